@@ -1,0 +1,37 @@
+# make run   - set up .venv from the lock and run the pipeline on the bundled demo data
+# make test  - set up .venv from the lock and run the test suite
+# Needs only Python 3.10 or 3.11 with pip; uv comes from PyPI into the venv when it is not on PATH.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3.10 || command -v python3)
+VENV := .venv
+VPY := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock setup.py | cksum | cut -d' ' -f1)
+
+.PHONY: install run test benchmarks demo-data clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock setup.py
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v in ((3, 10), (3, 11)) else \
+		"tfx-datacentric needs Python 3.10 or 3.11 (TFX 1.16); $(PYTHON) is %d.%d. Run: make PYTHON=python3.11" % v)'
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	@command -v uv >/dev/null 2>&1 && ln -sf "$$(command -v uv)" $(VENV)/bin/uv || \
+		$(VPY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@echo "Installing the locked TFX 1.16 stack into $(VENV) ..."
+	$(VENV)/bin/uv pip install --python $(VPY) --quiet --no-deps -r requirements.lock
+	$(VENV)/bin/uv pip install --python $(VPY) --quiet --no-deps -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+run: $(STAMP)
+	$(VPY) -m pipeline run $(ARGS)
+
+test: $(STAMP)
+	$(VPY) -m pytest $(ARGS)
+
+demo-data: $(STAMP)
+	$(VPY) data/make_demo.py
+
+clean:
+	rm -rf outputs

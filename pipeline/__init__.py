@@ -1,0 +1,5 @@
+"""tfx-datacentric: the pipeline definition, its configuration and its runners."""
+import os
+
+# TFX 1.16's Trainer and Evaluator expect Keras 2 (tf_keras); this must be set before TensorFlow is imported.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")

@@ -1,0 +1,95 @@
+"""Runs `create_pipeline` locally: LocalDagRunner, Beam's DirectRunner, a SQLite ML Metadata store.
+
+TFX logs a great deal; the full log goes to <output_dir>/logs/ and the console gets one line per component.
+"""
+import logging
+import os
+import sys
+import time
+
+from absl import logging as absl_logging
+from tfx import v1 as tfx
+
+from pipeline.configs import Config
+from pipeline.pipeline import create_pipeline, metadata_path, serving_dir
+
+
+class ComponentProgress(logging.Handler):
+    """Turns LocalDagRunner's log records into one console line per component, with timing and cache hits."""
+
+    def __init__(self, component_ids, stream=sys.stdout):
+        super().__init__(logging.INFO)
+        self.total = len(component_ids)
+        self.stream = stream
+        self.done = 0
+        self.started = {}
+        self.cached = set()
+        self.current = None
+
+    def emit(self, record):
+        if not record.args:
+            return
+        message, arg = record.msg, record.args[0]
+        if message == "Component %s is running.":
+            self.current = arg
+            self.started[arg] = time.monotonic()
+            self._print(f"[{self.done + 1}/{self.total}] {arg} ...")
+        elif message == "A cached execution %d is used.":
+            self.cached.add(self.current)
+        elif message == "Component %s is finished.":
+            self.done += 1
+            note = "from cache" if arg in self.cached else f"{time.monotonic() - self.started[arg]:.1f} s"
+            self._print(f"[{self.done}/{self.total}] {arg} done ({note})")
+        elif message == "Skipping component %s.":
+            self.done += 1
+            self._print(f"[{self.done}/{self.total}] {arg} skipped")
+
+    def _print(self, line):
+        print(line, file=self.stream, flush=True)
+
+
+def _log_to_file(output_dir):
+    """Sends TFX's INFO log to a timestamped file instead of the console; returns the file's path."""
+    log_dir = os.path.join(output_dir, "logs")
+    os.makedirs(log_dir, exist_ok=True)
+    path = os.path.join(log_dir, time.strftime("run-%Y%m%d-%H%M%S.log"))
+    # Through absl's flag, not Logger.setLevel: TensorFlow saves and restores the verbosity via that flag.
+    absl_logging.set_verbosity(absl_logging.INFO)
+    absl_logging.use_python_logging(quiet=True)
+    file_handler = logging.FileHandler(path)
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for logger in (logging.getLogger(), logging.getLogger("tensorflow")):  # TensorFlow's does not propagate
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.setLevel(logging.ERROR)
+        logger.addHandler(file_handler)
+        logger.setLevel(logging.INFO)
+    return path, file_handler
+
+
+def run(config: Config, data_only=False):
+    """Runs the pipeline to completion; returns the paths a user wants afterwards."""
+    output_dir = os.path.abspath(config.pipeline.output_dir)
+    os.makedirs(output_dir, exist_ok=True)
+    metadata = os.path.abspath(metadata_path(config))
+    os.makedirs(os.path.dirname(metadata), exist_ok=True)
+    pipeline = create_pipeline(
+        config,
+        pipeline_root=os.path.join(output_dir, "pipeline_root"),
+        beam_pipeline_args=config.beam_args(),
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata),
+        data_only=data_only)
+    log_path, file_handler = _log_to_file(output_dir)
+    progress = ComponentProgress([c.id for c in pipeline.components])
+    logging.getLogger("absl").addHandler(progress)
+    print(f"Running {len(pipeline.components)} components (Beam {config.pipeline.beam_mode}); "
+          f"full log: {log_path}", flush=True)
+    try:
+        tfx.orchestration.LocalDagRunner().run(pipeline)
+    finally:
+        logging.getLogger("absl").removeHandler(progress)
+        for logger in (logging.getLogger(), logging.getLogger("tensorflow")):
+            logger.removeHandler(file_handler)
+        file_handler.close()
+    return {"pipeline_root": os.path.join(output_dir, "pipeline_root"), "metadata": metadata,
+            "serving_model": os.path.abspath(serving_dir(config)), "log": log_path}
