@@ -11,7 +11,9 @@ from tfx import v1 as tfx
 from tfx.components.example_gen.csv_example_gen import executor as csv_executor
 from tfx.types import standard_artifacts
 
-LOCAL_BEAM_ARGS = ["--runner=FnApiRunner", "--direct_running_mode=in_memory"]
+from pipeline.configs import Config
+
+LOCAL_BEAM_ARGS = Config().beam_args()
 
 
 def examples_from_csv(csv_dir, output_dir, id_column=None, split_buckets=(("train", 4), ("eval", 1))):
