@@ -53,8 +53,19 @@ def test_second_run_is_served_from_cache(demo_run):
     artifacts_before = len(store.get_artifacts())
     result = run_cli("run", "--config", demo_run.config_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.count("(from cache)") == len(STOCK_COMPONENTS)
+    n_components = len(executions_by_component(store))
+    assert f"Running {n_components} components" in result.stdout
+    assert result.stdout.count("(from cache)") == n_components
     store = open_store(demo_run.metadata)
     for component, runs in executions_by_component(store).items():
         assert len(runs) == 2 and runs[1].last_known_state == CACHED, component
     assert len(store.get_artifacts()) == artifacts_before
+
+
+def test_data_only_run_skips_training(demo_run):
+    result = run_cli("run", "--config", demo_run.config_path, "--data-only")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "] ExampleValidator done (from cache)" in result.stdout
+    for component in ("Transform", "Trainer", "Evaluator", "Pusher"):
+        assert f"] {component} " not in result.stdout
+    assert "pushed models" not in result.stdout
