@@ -1,0 +1,1 @@
+"""Corrections: applies a reviewed corrections CSV to the labels of an Examples artifact."""

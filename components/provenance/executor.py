@@ -1,0 +1,138 @@
+"""Provenance executor: copies the examples and writes provenance onto the copy as ML Metadata custom properties.
+
+The split files are copied byte for byte (the examples are not re-encoded), so the copy is exactly the data
+ExampleGen wrote. The value counts come from one Beam pass whose memory grows with the number of distinct values,
+not with the number of examples.
+"""
+import hashlib
+import json
+import os
+
+import apache_beam as beam
+import tensorflow as tf
+from absl import logging
+from tfx.dsl.components.base import base_beam_executor
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils
+
+from components.examples_io import carry_over, feature_value, split_files_pattern
+
+MISSING = "(missing)"  # the value counted for an example that has no value in a column
+MAX_VALUES_PER_COLUMN = 50  # more distinct values than this are summed into OTHER, to keep MLMD rows small
+OTHER = "(other values)"
+MAX_LISTED_FILES = 100  # input_files lists each file up to this many; beyond, only the totals
+_CHUNK = 1 << 20
+
+
+def file_sha256(path):
+    """SHA-256 hex digest and size of a file, streamed in chunks (works for gs:// through fileio)."""
+    digest, size = hashlib.sha256(), 0
+    with fileio.open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def fingerprint_inputs(input_base, file_pattern):
+    """(data_fingerprint, files): the SHA-256 over the sorted content hashes of the input files, and per file its
+    name, hash and size. Content only: renaming or moving a file keeps the data version, editing one byte changes it."""
+    paths = sorted(p for p in fileio.glob(os.path.join(input_base, file_pattern)) if not fileio.isdir(p))
+    if not paths:
+        raise ValueError(f"Provenance: no input file matches {file_pattern!r} in {input_base!r}, although "
+                         f"ExampleGen read some; did the input folder change during the run?")
+    files = []
+    for path in paths:
+        sha, size = file_sha256(path)
+        files.append({"name": os.path.relpath(path, input_base), "sha256": sha, "bytes": size})
+    combined = hashlib.sha256("".join(sorted(f["sha256"] for f in files)).encode()).hexdigest()
+    return combined, files
+
+
+def data_version(fingerprint):
+    """The short form shown to people and accepted by `python -m pipeline lineage --data`."""
+    return fingerprint[:12]
+
+
+def _column_values(record, columns):
+    example = tf.train.Example.FromString(record)
+    for column in columns:
+        value = feature_value(example, column)
+        yield column, MISSING if value is None else value
+
+
+def _cap(counts):
+    """The MAX_VALUES_PER_COLUMN most frequent values, the rest summed into OTHER."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = dict(ranked[:MAX_VALUES_PER_COLUMN])
+    if len(ranked) > MAX_VALUES_PER_COLUMN:
+        kept[OTHER] = sum(count for _, count in ranked[MAX_VALUES_PER_COLUMN:])
+    return kept
+
+
+class Executor(base_beam_executor.BaseBeamExecutor):
+
+    def Do(self, input_dict, output_dict, exec_properties):
+        source = artifact_utils.get_single_instance(input_dict["examples"])
+        target = artifact_utils.get_single_instance(output_dict["examples_with_provenance"])
+        splits = artifact_utils.decode_split_names(source.split_names)
+        label_column = exec_properties["label_column"]
+        metadata_columns = json.loads(exec_properties["metadata_columns"])
+        carry_over(source, target)
+
+        for split in splits:
+            source_dir = artifact_utils.get_split_uri([source], split)
+            target_dir = artifact_utils.get_split_uri([target], split)
+            fileio.makedirs(target_dir)
+            for path in fileio.glob(os.path.join(source_dir, "*")):
+                fileio.copy(path, os.path.join(target_dir, os.path.basename(path)), overwrite=True)
+        logging.info("Provenance: copied splits %s to %s", splits, target.uri)
+
+        per_split, counts = self._count_values(source, splits, [label_column] + metadata_columns)
+        absent = [c for c in metadata_columns if set(counts.get(c, {})) <= {MISSING}]
+        if absent:
+            raise ValueError(f"[labels] metadata_columns names {absent}, but no example has a value in "
+                             f"{'that column' if len(absent) == 1 else 'those columns'}; fix the column names or "
+                             f"remove them from the list")
+
+        fingerprint, files = fingerprint_inputs(exec_properties["input_base"], exec_properties["file_pattern"])
+        for key, value in json.loads(exec_properties["source"]).items():
+            target.set_string_custom_property(key, value)
+        target.set_string_custom_property("instructions_file", exec_properties["instructions_file"])
+        target.set_string_custom_property("instructions_version", exec_properties["instructions_sha256"])
+        target.set_json_value_custom_property("labelers", json.loads(exec_properties["labelers"]))
+        target.set_json_value_custom_property("data_inventory", json.loads(exec_properties["data_inventory"]))
+        target.set_json_value_custom_property("input_files", {
+            "count": len(files), "bytes": sum(f["bytes"] for f in files),
+            "files": files if len(files) <= MAX_LISTED_FILES else []})
+        target.set_string_custom_property("data_fingerprint", fingerprint)
+        target.set_string_custom_property("data_version", data_version(fingerprint))
+        target.set_json_value_custom_property("examples_per_split", per_split)
+        target.set_json_value_custom_property("label_counts", _cap(counts.get(label_column, {})))
+        target.set_json_value_custom_property("metadata_counts", {c: _cap(counts[c]) for c in metadata_columns})
+        logging.info("Provenance: data version %s, %s examples per split", data_version(fingerprint), per_split)
+
+    def _count_values(self, examples, splits, columns):
+        """({split: number of examples}, {column: {value: count}}) over all splits, in one Beam pipeline."""
+        out = os.path.join(self._get_tmp_dir(), "value_counts")
+        with self._make_beam_pipeline() as p:
+            per_split = []
+            for split in splits:
+                records = p | f"Read[{split}]" >> beam.io.ReadFromTFRecord(split_files_pattern(examples, split))
+                per_split.append(records | f"CountSplit[{split}]" >> beam.combiners.Count.Globally()
+                                 | f"KeySplit[{split}]" >> beam.Map(lambda n, s=split: ("__split__", s, n)))
+                per_split.append(records | f"Values[{split}]" >> beam.FlatMap(_column_values, columns)
+                                 | f"CountValues[{split}]" >> beam.combiners.Count.PerElement()
+                                 | f"KeyValues[{split}]" >> beam.Map(lambda kv: (kv[0][0], kv[0][1], kv[1])))
+            _ = (per_split | beam.Flatten() | beam.Map(json.dumps)
+                 | beam.io.WriteToText(out, shard_name_template="", num_shards=1))
+        split_counts, counts = {}, {}
+        with fileio.open(out, "r") as f:
+            for line in f:
+                column, value, n = json.loads(line)
+                if column == "__split__":
+                    split_counts[value] = n
+                else:
+                    counts.setdefault(column, {})
+                    counts[column][value] = counts[column].get(value, 0) + n
+        return split_counts, counts

@@ -1,0 +1,90 @@
+"""The Provenance executor on real Examples made by CsvExampleGen's executor from the demo CSV."""
+import hashlib
+import json
+import os
+import shutil
+
+import pandas as pd
+import pytest
+import tensorflow as tf
+from tfx.types import artifact_utils, standard_artifacts
+
+from components.provenance import executor
+from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv
+from tests.pipeline_runs import REPO
+
+DEMO = os.path.join(REPO, "data", "demo")
+
+
+def _run(examples, out_dir, metadata_columns=("site", "season"), input_base=DEMO):
+    target = standard_artifacts.Examples()
+    target.uri = str(out_dir)
+    exec_properties = {
+        "source": json.dumps({"source_name": "demo", "source_uri": "https://example.org/penguins",
+                              "owner": "field team", "collection_window": "2007-11/2010-01"}),
+        "instructions_file": "data/labeling_instructions.md", "instructions_sha256": "abc123",
+        "labelers": json.dumps(["labeler_a", "labeler_b"]),
+        "data_inventory": json.dumps({"amount": "226 rows", "cost": "1 season"}),
+        "input_base": input_base, "file_pattern": "*.csv", "label_column": "species",
+        "metadata_columns": json.dumps(list(metadata_columns)),
+    }
+    context = executor.Executor.Context(beam_pipeline_args=LOCAL_BEAM_ARGS, tmp_dir=str(out_dir) + "_tmp",
+                                       unique_id="provenance_test")
+    executor.Executor(context).Do({"examples": [examples]}, {"examples_with_provenance": [target]}, exec_properties)
+    return target
+
+
+@pytest.fixture(scope="module")
+def demo_examples(tmp_path_factory):
+    return examples_from_csv(DEMO, tmp_path_factory.mktemp("examples"), id_column="example_id")
+
+
+def _ids(examples, split):
+    files = tf.io.gfile.glob(os.path.join(artifact_utils.get_split_uri([examples], split), "*"))
+    return sorted(tf.train.Example.FromString(r.numpy()).features.feature["example_id"].bytes_list.value[0]
+                  for r in tf.data.TFRecordDataset(files, compression_type="GZIP"))
+
+
+def test_records_provenance_and_copies_examples(demo_examples, tmp_path):
+    target = _run(demo_examples, tmp_path / "out")
+    frame = pd.read_csv(os.path.join(DEMO, "penguins.csv"), keep_default_na=False)
+
+    assert target.get_string_custom_property("owner") == "field team"
+    assert target.get_string_custom_property("instructions_version") == "abc123"
+    assert target.get_json_value_custom_property("labelers") == ["labeler_a", "labeler_b"]
+    assert target.get_json_value_custom_property("data_inventory")["cost"] == "1 season"
+    with open(os.path.join(DEMO, "penguins.csv"), "rb") as f:
+        file_sha = hashlib.sha256(f.read()).hexdigest()
+    assert target.get_string_custom_property("data_fingerprint") == hashlib.sha256(file_sha.encode()).hexdigest()
+    assert target.get_string_custom_property("data_version") == hashlib.sha256(file_sha.encode()).hexdigest()[:12]
+    assert target.get_json_value_custom_property("input_files")["files"][0]["name"] == "penguins.csv"
+
+    per_split = target.get_json_value_custom_property("examples_per_split")
+    assert sum(per_split.values()) == len(frame) and set(per_split) == {"train", "eval"}
+    counts = target.get_json_value_custom_property("metadata_counts")
+    for column in ("site", "season"):
+        assert counts[column] == frame[column].value_counts().to_dict()
+    assert target.get_json_value_custom_property("label_counts") == frame["species"].value_counts().to_dict()
+
+    assert target.split_names == demo_examples.split_names
+    assert target.get_string_custom_property("payload_format") == "FORMAT_TF_EXAMPLE"
+    for split in ("train", "eval"):
+        assert _ids(target, split) == _ids(demo_examples, split)
+
+
+def test_data_version_follows_content_not_file_names(demo_examples, tmp_path):
+    renamed = tmp_path / "renamed"
+    renamed.mkdir()
+    shutil.copy(os.path.join(DEMO, "penguins.csv"), renamed / "other_name.csv")
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    with open(os.path.join(DEMO, "penguins.csv")) as f:
+        (edited / "penguins.csv").write_text(f.read().replace("Torgersen", "Torgersen ", 1))
+    original = executor.fingerprint_inputs(DEMO, "*.csv")[0]
+    assert executor.fingerprint_inputs(str(renamed), "*.csv")[0] == original
+    assert executor.fingerprint_inputs(str(edited), "*.csv")[0] != original
+
+
+def test_metadata_column_without_values_is_an_error(demo_examples, tmp_path):
+    with pytest.raises(ValueError, match=r"\[labels\] metadata_columns names \['inspector'\]"):
+        _run(demo_examples, tmp_path / "out", metadata_columns=("site", "inspector"))
