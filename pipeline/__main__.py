@@ -1,12 +1,16 @@
 """Command line: `python -m pipeline run [--config FILE.toml] [--data-only]`.
+`python -m pipeline lineage [--model latest|ID] [--data VERSION] [--config FILE.toml]`.
+`python -m pipeline runs [--format table|json] [--config FILE.toml]`.
 
 User mistakes (config, input files) end with one clear message and exit status 2; a failing component ends with
 its error, the path of the full log and exit status 1.
 """
 import argparse
+import json
 import sys
 
 from pipeline.configs import ConfigError, load_config
+from pipeline import lineage
 from pipeline.inputs import InputError, check_inputs
 
 
@@ -17,6 +21,8 @@ def cmd_run(args):
     from pipeline import local_runner  # TensorFlow loads here, after the cheap checks passed
     try:
         paths = local_runner.run(config, data_only=args.data_only)
+    except ConfigError:  # a file the config names, read as the pipeline is built
+        raise
     except Exception as e:  # a component failed: show its error, not the orchestrator's traceback
         print(f"\nPipeline failed: {type(e).__name__}: {e}\nFull log: the newest file in "
               f"{config.pipeline.output_dir}/logs/", file=sys.stderr)
@@ -30,6 +36,25 @@ def cmd_run(args):
     return 0
 
 
+def _graph(args):
+    from pipeline.pipeline import metadata_path  # loads TensorFlow
+    return lineage.Graph(lineage.open_store(metadata_path(load_config(args.config))))
+
+
+def cmd_lineage(args):
+    """Upstream of a model, or downstream of a data version, from ML Metadata's events."""
+    graph = _graph(args)
+    print(lineage.data_lineage(graph, args.data) if args.data else lineage.model_lineage(graph, args.model))
+    return 0
+
+
+def cmd_runs(args):
+    """The ledger: one row per pipeline run."""
+    rows = lineage.ledger(_graph(args))
+    print(json.dumps(rows, indent=2) if args.format == "json" else lineage.format_ledger(rows))
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m pipeline", description="tfx-datacentric pipeline")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -38,6 +63,15 @@ def build_parser():
     run.add_argument("--data-only", action="store_true",
                      help="run only the data stage (ExampleGen through the data-quality checks), no training")
     run.set_defaults(handler=cmd_run)
+    lineage_ = commands.add_parser("lineage", help="print a model's upstream lineage, or what used a data version")
+    lineage_.add_argument("--model", default="latest", help="'latest' (default) or a Model/PushedModel artifact id")
+    lineage_.add_argument("--data", metavar="VERSION", help="a data version (or its prefix): print what used it")
+    lineage_.add_argument("--config", help="TOML file of the run; its ML Metadata store is read")
+    lineage_.set_defaults(handler=cmd_lineage)
+    runs = commands.add_parser("runs", help="print the ledger: one row per pipeline run")
+    runs.add_argument("--format", choices=("table", "json"), default="table")
+    runs.add_argument("--config", help="TOML file of the run; its ML Metadata store is read")
+    runs.set_defaults(handler=cmd_runs)
     return parser
 
 
@@ -45,7 +79,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ConfigError, InputError) as e:
+    except (ConfigError, InputError, lineage.LineageError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

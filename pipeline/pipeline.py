@@ -2,16 +2,19 @@
 
 It knows nothing about the platform: the runner passes where outputs go, the Beam arguments and the metadata
 connection. Stages, in order:
-  data:     ExampleGen -> StatisticsGen -> SchemaGen (or ImportSchemaGen) -> ExampleValidator
+  data:     ExampleGen -> Provenance -> StatisticsGen -> SchemaGen (or ImportSchemaGen) -> ExampleValidator
             -> the data-centric components (label consistency, conflicts, label errors, provenance, corrections)
   training: Transform -> Trainer -> Evaluator (blessing threshold) -> Pusher (only when blessed)
 """
+import hashlib
 import os
 
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
-from pipeline.configs import Config
+from components.corrections.component import CorrectionsApplier, corrections_importer
+from components.provenance.component import Provenance
+from pipeline.configs import Config, ConfigError
 
 
 def _resolve(path):
@@ -55,11 +58,49 @@ def example_gen(config: Config):
                                         input_config=input_config, output_config=output_config)
 
 
+def file_sha256(path, key):
+    """SHA-256 of a local file the config names; computed when the pipeline is built, so the compiled pipeline
+    pins the version it was built with (and a changed file changes the cache key)."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError as e:
+        raise ConfigError(f"{key} {path!r} cannot be read: {e.strerror}") from None
+
+
+def provenance(config: Config, examples):
+    """Where the data comes from, recorded on a copy of ExampleGen's examples (components/provenance)."""
+    p = config.provenance
+    if not p.instructions_file:
+        raise ConfigError("[provenance] instructions_file must name the labeling instructions the labelers used")
+    return Provenance(
+        examples=examples,
+        source={"source_name": p.source_name, "source_uri": p.source_uri, "owner": p.owner,
+                "collection_window": p.collection_window},
+        instructions_file=p.instructions_file,
+        instructions_sha256=file_sha256(p.instructions_file, "[provenance] instructions_file"),
+        labelers=p.labelers,
+        data_inventory={"amount": p.amount, "cost": p.cost, "expected_quality": p.expected_quality,
+                        "time_to_obtain": p.time_to_obtain},
+        input_base=_resolve(config.data.input_dir), file_pattern=config.data.file_pattern,
+        label_column=config.labels.label_column, metadata_columns=config.labels.metadata_columns)
+
+
+def corrections(config: Config, examples, schema):
+    """The corrections file as an artifact, and the component that applies it (components/corrections)."""
+    path = _resolve(config.labels.corrections_file)
+    sha256 = file_sha256(path, "[labels] corrections_file") if "://" not in path else ""
+    importer = corrections_importer(path, sha256)
+    return importer, CorrectionsApplier(examples=examples, schema=schema, corrections=importer.outputs["result"],
+                                        id_column=config.data.id_column, label_column=config.labels.label_column)
+
+
 def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_connection_config=None,
                     data_only=False):
     """The TFX pipeline for `config`; with `data_only`, everything up to the data-quality checks, no training."""
     gen = example_gen(config)
-    statistics_gen = tfx.components.StatisticsGen(examples=gen.outputs["examples"])
+    recorded = provenance(config, gen.outputs["examples"])
+    statistics_gen = tfx.components.StatisticsGen(examples=recorded.outputs["examples_with_provenance"])
     if config.data.schema_file:
         schema_gen = tfx.components.ImportSchemaGen(schema_file=_resolve(config.data.schema_file))
     else:
@@ -67,11 +108,16 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
                                               infer_feature_shape=True)
     validator = tfx.components.ExampleValidator(statistics=statistics_gen.outputs["statistics"],
                                                 schema=schema_gen.outputs["schema"])
-    components = [gen, statistics_gen, schema_gen, validator]
+    components = [gen, recorded, statistics_gen, schema_gen, validator]
     # What the training stage reads. Data-centric components plug in below: each may add itself to `components`
     # and replace `examples` (and `schema`) with its own output, e.g. corrected or consensus-labelled examples.
-    examples = gen.outputs["examples"]
+    examples = recorded.outputs["examples_with_provenance"]
     schema = schema_gen.outputs["schema"]
+
+    if config.labels.corrections_file:
+        importer, applier = corrections(config, examples, schema)
+        components += [importer, applier]
+        examples = applier.outputs["corrected_examples"]
 
     if not data_only:
         label = config.labels.label_column
