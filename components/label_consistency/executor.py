@@ -53,14 +53,14 @@ def classes_from_schema(schema, label_column, labeler_columns):
     return None
 
 
-def check_columns(schema, columns_by_role):
+def check_columns(schema, columns_by_key):
     """Raises LabelConsistencyError naming every configured column that is not in the schema."""
     present = {f.name for f in schema.feature}
-    for role, columns in columns_by_role.items():
+    for key, columns in columns_by_key.items():
         missing = [c for c in columns if c not in present]
         if missing:
             raise LabelConsistencyError(
-                f"{role} {', '.join(map(repr, missing))} not found in the data (schema columns: "
+                f"{key}: column(s) {', '.join(map(repr, missing))} not found in the data (its columns: "
                 f"{', '.join(sorted(present))}); fix the column name in the config")
 
 
@@ -258,9 +258,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             raise LabelConsistencyError("long_form_file is not supported by this version; use labeler_columns")
         if len(labelers) < 2:
             raise LabelConsistencyError(f"[labels] labeler_columns needs at least two labelers, got {labelers}")
-        check_columns(schema, {"labeler column(s) ([labels] labeler_columns)": labelers,
-                               "label column ([labels] label_column)": [label_column],
-                               "id column ([data] id_column)": [id_column]})
+        check_columns(schema, {"[labels] labeler_columns": labelers, "[labels] label_column": [label_column],
+                               "[data] id_column": [id_column]})
         splits = artifact_utils.decode_split_names(examples.split_names)
         columns = [id_column, label_column] + labelers
         read_schema = projected_schema(schema, columns)

@@ -86,9 +86,9 @@ def gate(metrics, min_agreement, min_class_agreement, on_low_agreement):
 
 
 def gate_message(status, reasons, metrics, summary_path):
-    worst = ", ".join(metrics["class_ranking"][:3]) or "none"
-    return (f"Label consistency gate: {status.upper()}: " + "; ".join(reasons)
-            + f". Worst classes: {worst}. Revise the labeling instructions for them; details: {summary_path}")
+    review = metrics["classes_to_review"] or metrics["class_ranking"][:1]
+    advice = f" Revise the labeling instructions for: {', '.join(review)}." if review else ""
+    return f"Label consistency gate: {status.upper()}: {'; '.join(reasons)}.{advice} Details: {summary_path}"
 
 
 def summary_markdown(metrics, status, reasons, consensus_method):

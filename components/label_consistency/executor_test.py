@@ -1,0 +1,175 @@
+"""The executor's real Beam pipeline on real Examples artifacts (made by CsvExampleGen's executor)."""
+import csv
+import glob
+import json
+import os
+
+import krippendorff
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+from sklearn.metrics import cohen_kappa_score
+from tfx.types import standard_artifacts
+from tfx.utils import io_utils, json_utils
+
+from components.label_consistency import executor
+from components.label_consistency.component import LabelConsistency
+from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv, schema_for
+from tests.pipeline_runs import REPO
+
+DEMO_CSV = os.path.join(REPO, "data", "demo", "penguins.csv")
+LABELERS = ["labeler_a", "labeler_b", "labeler_c"]
+
+
+def run_executor(examples, schema, out_dir, labelers=LABELERS, **overrides):
+    outputs = {"label_consistency": LabelConsistency(), "consensus_examples": standard_artifacts.Examples(),
+               "consensus_schema": standard_artifacts.Schema()}
+    for key, artifact in outputs.items():
+        artifact.uri = os.path.join(out_dir, key)
+        os.makedirs(artifact.uri, exist_ok=True)
+    props = {"labeler_columns": json_utils.dumps(labelers), "label_column": "species", "id_column": "example_id",
+             "long_form_file": "", "min_agreement": 0.8, "min_class_agreement": 0.667, "on_low_agreement": "warn",
+             "consensus_method": "majority", **overrides}
+    context = executor.Executor.Context(beam_pipeline_args=LOCAL_BEAM_ARGS, tmp_dir=os.path.join(out_dir, "tmp"))
+    try:
+        executor.Executor(context).Do({"examples": [examples], "schema": [schema]},
+                                      {k: [v] for k, v in outputs.items()}, props)
+    finally:
+        outputs["metrics"] = os.path.join(outputs["label_consistency"].uri, "metrics.json")
+    return outputs
+
+
+def read_examples(artifact):
+    rows = []
+    for split in ("train", "eval"):
+        files = glob.glob(os.path.join(artifact.uri, f"Split-{split}", "*.gz"))
+        for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+            features = tf.train.Example.FromString(record.numpy()).features.feature
+            rows.append({key: (list(f.bytes_list.value) or list(f.float_list.value) or list(f.int64_list.value))
+                         for key, f in features.items()})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("label_consistency")
+    examples = examples_from_csv(os.path.dirname(DEMO_CSV), root / "examples", "example_id")
+    return examples, schema_for(examples, root / "schema"), root
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo):
+    examples, schema, root = demo
+    outputs = run_executor(examples, schema, str(root / "warn"))
+    with open(outputs["metrics"]) as f:
+        return outputs, json.load(f)
+
+
+def demo_labels():
+    frame = pd.read_csv(DEMO_CSV, dtype=str, keep_default_na=False)
+    return frame, frame[LABELERS].replace("", np.nan)
+
+
+def test_demo_figures_match_reference_implementations(demo_report):
+    _, metrics = demo_report
+    frame, labels = demo_labels()
+    assert metrics["n_examples"] == len(frame) and metrics["n_labelers"] == 3
+    codes = labels.apply(lambda column: column.map({"Adelie": 0, "Chinstrap": 1, "Gentoo": 2}))
+    assert metrics["krippendorff_alpha"] == pytest.approx(krippendorff.alpha(
+        reliability_data=codes.T.to_numpy(float), level_of_measurement="nominal"))
+    for pair, result in metrics["cohen_kappa"].items():
+        a, b = pair.split("|")
+        both = labels[[a, b]].dropna()
+        assert result["n"] == len(both)
+        assert result["value"] == pytest.approx(cohen_kappa_score(both[a], both[b]))
+    assert metrics["fleiss_n_examples"] == int(labels.notna().all(axis=1).sum())
+    assert metrics["n_examples_fewer_than_two_labels"] == int((labels.notna().sum(axis=1) < 2).sum())
+    for key in ("per_class", "labelers", "hlp_estimate", "classes_to_review", "fleiss_kappa"):
+        assert metrics[key] is not None
+    # The demo's labeler_b calls many Chinstraps Adelie (data/make_demo.py): Chinstrap must come out worst.
+    assert metrics["class_ranking"][0] == "Chinstrap" and "Chinstrap" in metrics["classes_to_review"]
+    assert metrics["per_class"]["Chinstrap"]["support"] == int((labels == "Chinstrap").sum().sum())
+
+
+def test_warn_gate_prints_and_records(demo_report, capsys):
+    outputs, metrics = demo_report
+    assert metrics["gate"]["status"] == "warn"
+    artifact = outputs["label_consistency"]
+    assert artifact.get_string_custom_property("gate") == "warn"
+    assert artifact.get_float_custom_property("krippendorff_alpha") == pytest.approx(metrics["krippendorff_alpha"])
+    assert json.loads(artifact.get_string_custom_property("classes_to_review")) == metrics["classes_to_review"]
+    summary = open(os.path.join(artifact.uri, "summary.md")).read()
+    assert "| Chinstrap |" in summary and "warn" in summary
+
+
+def test_consensus_examples_carry_majority_and_agreement(demo_report):
+    outputs, _ = demo_report
+    frame, labels = demo_labels()
+    rows = {row["example_id"][0].decode(): row for row in read_examples(outputs["consensus_examples"])}
+    assert len(rows) == len(frame)
+    for _, raw in frame.iterrows():
+        row = rows[raw["example_id"]]
+        votes = labels.loc[raw.name].dropna().value_counts()
+        top = votes[votes == votes.max()].index
+        expected = raw["species"] if raw["species"] in top else sorted(top)[0]
+        assert row["consensus_label"] == [expected.encode()]
+        assert row["species"] == [raw["species"].encode()] and "bill_length_mm" in row
+        if votes.sum() >= 2:
+            agree = (votes * (votes - 1)).sum() / (votes.sum() * (votes.sum() - 1))
+            assert row["label_agreement"][0] == pytest.approx(agree, abs=1e-6)
+        else:
+            assert "label_agreement" not in row
+    schema = io_utils.SchemaReader().read(os.path.join(outputs["consensus_schema"].uri, "schema.pbtxt"))
+    features = {f.name: f for f in schema.feature}
+    assert sorted(features["consensus_label"].string_domain.value) == ["Adelie", "Chinstrap", "Gentoo"]
+    assert "label_agreement" in features and "species" in features
+
+
+def test_disagreements_csv_lists_every_split_vote(demo_report):
+    outputs, _ = demo_report
+    frame, labels = demo_labels()
+    with open(os.path.join(outputs["label_consistency"].uri, "disagreements.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0])[:5] == ["example_id"] + LABELERS + ["consensus"]
+    expected = frame.loc[(labels.notna().sum(axis=1) >= 2) & (labels.nunique(axis=1) > 1), "example_id"]
+    assert sorted(r["example_id"] for r in rows) == sorted(expected)
+    by_id = frame.set_index("example_id")
+    assert all(r[l] == by_id.loc[r["example_id"], l] for r in rows for l in LABELERS)
+
+
+def test_fail_gate_stops_with_worst_classes_and_summary_path(demo):
+    examples, schema, root = demo
+    with pytest.raises(executor.LabelConsistencyError) as error:
+        run_executor(examples, schema, str(root / "fail"), on_low_agreement="fail", consensus_method="dawid_skene")
+    summary = os.path.join(str(root / "fail"), "label_consistency", "summary.md")
+    assert "Chinstrap" in str(error.value) and summary in str(error.value)
+    with open(os.path.join(os.path.dirname(summary), "metrics.json")) as f:
+        assert json.load(f)["gate"]["status"] == "fail"
+
+
+def test_missing_labeler_column_is_named(demo, tmp_path):
+    examples, schema, _ = demo
+    named = r"\[labels\] labeler_columns: column\(s\) 'labeler_x' not found"
+    with pytest.raises(executor.LabelConsistencyError, match=named):
+        run_executor(examples, schema, str(tmp_path), labelers=["labeler_a", "labeler_x"])
+
+
+def test_unknown_values_single_class_and_lone_labels_are_reported(demo, tmp_path):
+    _, schema, _ = demo  # the demo's schema: classes Adelie, Chinstrap, Gentoo
+    csv_dir = tmp_path / "csv"
+    csv_dir.mkdir()
+    frame = pd.read_csv(DEMO_CSV, dtype=str, keep_default_na=False).head(12)
+    frame[LABELERS] = "Adelie"
+    frame.loc[:3, "labeler_c"] = "penguin?"  # not a class in the schema
+    frame.loc[4:5, ["labeler_b", "labeler_c"]] = ""  # a single label left
+    frame.to_csv(csv_dir / "bad.csv", index=False)
+    examples = examples_from_csv(csv_dir, tmp_path / "examples", "example_id")
+    outputs = run_executor(examples, schema, str(tmp_path / "out"))
+    metrics = json.load(open(outputs["metrics"]))
+    assert metrics["input_problems"]["label values not in the classes (treated as missing)"] == {
+        "labeler_c": {"count": 4, "values": ["penguin?"]}}
+    assert metrics["n_examples_fewer_than_two_labels"] == 2
+    assert metrics["krippendorff_alpha"] is None and metrics["undefined"]
+    assert metrics["gate"]["status"] == "warn"
+    assert outputs["label_consistency"].get_string_custom_property("gate") == "warn"
