@@ -8,7 +8,7 @@ VPY := $(VENV)/bin/python
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock setup.py | cksum | cut -d' ' -f1)
 
-.PHONY: install run test benchmarks demo-data clean
+.PHONY: install run test benchmarks demo-data clean image
 
 install: $(STAMP)
 
@@ -32,6 +32,13 @@ test: $(STAMP)
 
 demo-data: $(STAMP)
 	$(VPY) data/make_demo.py
+
+# make image IMAGE=gcr.io/PROJECT/tfx-datacentric:0.1.0 - the Kubeflow task image (Dockerfile, docs/kubeflow.md)
+IMAGE ?= tfx-datacentric:latest
+image:
+	@docker info >/dev/null 2>&1 || { echo "make image needs a running Docker engine ('docker info' failed here)." \
+		"Build where Docker runs, or remotely: gcloud builds submit --tag $(IMAGE) ."; exit 1; }
+	docker build -t $(IMAGE) .
 
 clean:
 	rm -rf outputs

@@ -1,4 +1,5 @@
 """Command line: `python -m pipeline run [--config FILE.toml] [--data-only]`.
+`python -m pipeline compile --target kubeflow [--output FILE] [--config FILE.toml]`.
 `python -m pipeline lineage [--model latest|ID] [--data VERSION] [--config FILE.toml]`.
 `python -m pipeline runs [--format table|json] [--config FILE.toml]`.
 
@@ -9,6 +10,7 @@ import argparse
 import json
 import sys
 
+from pipeline import kubeflow_runner
 from pipeline.configs import ConfigError, load_config
 from pipeline import lineage
 from pipeline.inputs import InputError, check_inputs
@@ -33,6 +35,19 @@ def cmd_run(args):
     if not args.data_only:
         print(f"  pushed models:           {paths['serving_model']}")
     print(f"  full log:                {paths['log']}")
+    return 0
+
+
+def cmd_compile(args):
+    """Compiles the pipeline for an orchestrator without running it; the checks run before TensorFlow loads."""
+    config = load_config(args.config)
+    for warning in kubeflow_runner.check(config, args.config or "the configuration"):
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
+    output = args.output or kubeflow_runner.default_output(config)
+    print(f"Compiling for Kubeflow Pipelines v2 (Beam profile {config.kubeflow.beam_profile}) ...", flush=True)
+    pipeline = kubeflow_runner.compile_pipeline(config, output, data_only=args.data_only)
+    print(f"Compiled {len(pipeline.components)} components: {output}\n  image: {config.kubeflow.image}\n"
+          f"  pipeline root: {config.kubeflow.pipeline_root}\nSubmit it as docs/kubeflow.md describes.")
     return 0
 
 
@@ -63,6 +78,12 @@ def build_parser():
     run.add_argument("--data-only", action="store_true",
                      help="run only the data stage (ExampleGen through the data-quality checks), no training")
     run.set_defaults(handler=cmd_run)
+    compile_ = commands.add_parser("compile", help="compile the pipeline for Kubeflow Pipelines v2 (no cluster)")
+    compile_.add_argument("--target", required=True, choices=kubeflow_runner.TARGETS, help="the orchestrator")
+    compile_.add_argument("--output", help="the PipelineJob JSON to write; default <output_dir>/kubeflow/<name>.json")
+    compile_.add_argument("--config", help="TOML file overriding the defaults in pipeline/configs.py")
+    compile_.add_argument("--data-only", action="store_true", help="compile only the data stage, no training")
+    compile_.set_defaults(handler=cmd_compile)
     lineage_ = commands.add_parser("lineage", help="print a model's upstream lineage, or what used a data version")
     lineage_.add_argument("--model", default="latest", help="'latest' (default) or a Model/PushedModel artifact id")
     lineage_.add_argument("--data", metavar="VERSION", help="a data version (or its prefix): print what used it")
