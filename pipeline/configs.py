@@ -206,48 +206,12 @@ class KubeflowConfig:
         return dict(required, **{key: getattr(self, key) for key in profile_keys})
 
 
-BEAM_PROFILES = ("direct", "dataflow", "flink", "spark")
-
-
-@dataclass
-class KubeflowConfig:
-    """`python -m pipeline compile --target kubeflow`: the image, the remote pipeline root and where Beam runs.
-
-    Empty defaults keep the local run untouched; compiling checks them (pipeline/kubeflow_runner.py). Profiles:
-    "direct" runs Beam inside each component's pod (as locally, [pipeline] beam_mode); "dataflow" needs project,
-    region and temp_location; "flink" needs flink_master; "spark" needs spark_master_url. Dataflow, Flink and Spark
-    run the Beam workers in `image` (it carries Beam's SDK harness). `extra_beam_args` come last and win."""
-    image: str = ""  # the image `make image` builds, pushed to a registry the cluster can pull from
-    pipeline_root: str = ""  # remote root for every artifact, e.g. gs://bucket/tfx-datacentric
-    serving_dir: str = ""  # where Pusher copies a blessed model; empty means <pipeline_root>/serving_model
-    beam_profile: str = "direct"  # one of BEAM_PROFILES
-    project: str = ""  # dataflow: the Google Cloud project
-    region: str = ""  # dataflow: e.g. us-central1
-    temp_location: str = ""  # dataflow: gs:// staging and temp folder
-    flink_master: str = ""  # flink: host:port of the Flink JobManager
-    spark_master_url: str = ""  # spark: e.g. spark://host:7077
-    extra_beam_args: list[str] = field(default_factory=list)
-
-    def validate(self, source):
-        if self.beam_profile not in BEAM_PROFILES:
-            raise ConfigError(f"{source}: [kubeflow] beam_profile must be one of {', '.join(BEAM_PROFILES)}, "
-                              f"got {self.beam_profile!r}")
-
-    def required_keys(self):
-        """The keys compiling needs for this profile, with their values."""
-        required = {"image": self.image, "pipeline_root": self.pipeline_root}
-        profile_keys = {"dataflow": ("project", "region", "temp_location"), "flink": ("flink_master",),
-                        "spark": ("spark_master_url",), "direct": ()}[self.beam_profile]
-        return dict(required, **{key: getattr(self, key) for key in profile_keys})
-
-
 @dataclass
 class Config:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     data: DataConfig = field(default_factory=DataConfig)
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    kubeflow: KubeflowConfig = field(default_factory=KubeflowConfig)
     provenance: ProvenanceConfig = field(default_factory=ProvenanceConfig)
     label_consistency: LabelConsistencyConfig = field(default_factory=LabelConsistencyConfig)
     kubeflow: KubeflowConfig = field(default_factory=KubeflowConfig)
@@ -268,7 +232,6 @@ class Config:
         for key, value in positive.items():
             if value < 1:
                 raise ConfigError(f"{source}: {key} must be at least 1, got {value}")
-        self.kubeflow.validate(source)
         self.label_consistency.validate(source)
         self.kubeflow.validate(source)
         self.conflicts.validate(source)
