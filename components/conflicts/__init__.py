@@ -1,0 +1,1 @@
+"""X->y conflicts: near-identical examples with different labels."""

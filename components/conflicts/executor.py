@@ -1,0 +1,252 @@
+"""Beam executor of the Conflicts component: read every split, bucket, compare within buckets, group, write.
+
+Memory per worker is bounded by the largest bucket (examples that share all categorical values and numeric cells);
+the grouping step holds only the examples that are in some conflict. `matching.py` explains why the buckets miss no
+matching pair.
+"""
+import csv
+import io
+import json
+import os
+from collections import Counter
+
+import apache_beam as beam
+import numpy as np
+from tensorflow.core.example import example_pb2, feature_pb2
+from tfx.dsl.components.base import base_beam_executor
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils
+
+from components.conflicts.matching import Matcher, UnionFind, pairs_in_bucket
+from components.examples_io import split_files_pattern
+
+CONFLICTS_FILE = "conflicts.csv"
+SUMMARY_FILE = "summary.json"
+
+
+class ConflictsError(ValueError):
+    """Input or configuration the user must fix; the message names the column or key."""
+
+
+def _values(feature):
+    kind = feature.WhichOneof("kind")
+    return list(getattr(feature, kind).value) if kind else []
+
+
+def _scalar(feature, name, example_id):
+    """The feature's single value (float/int, or str for bytes), None when missing; several values are an error."""
+    values = _values(feature)
+    if len(values) > 1:
+        raise ConflictsError(f"column {name!r} has {len(values)} values in example {example_id!r}; conflicts compare "
+                             f"single values: add {name!r} to [conflicts] exclude")
+    if not values:
+        return None
+    value = values[0]
+    return value.decode("utf-8", errors="backslashreplace") if isinstance(value, bytes) else value
+
+
+class ParseExample(beam.DoFn):
+    """tf.Example -> (example_id, label, features, split, metadata) for labelled examples; every example also
+    yields a ('stats', ...) record so that unlabelled examples and empty features are counted, not dropped."""
+
+    def __init__(self, split, id_column, label_column, metadata_columns, excluded):
+        self.split, self.id_column, self.label_column = split, id_column, label_column
+        self.metadata_columns, self.excluded = list(metadata_columns), set(excluded)
+
+    def process(self, example):
+        feature_map = example.features.feature
+        empty = feature_pb2.Feature()
+        example_id = _scalar(feature_map.get(self.id_column, empty), self.id_column, "?")
+        example_id = None if example_id is None else str(example_id)
+        label = _scalar(feature_map.get(self.label_column, empty), self.label_column, example_id)
+        present, features = [], []
+        for name in sorted(feature_map):
+            value = None if name in self.excluded else _scalar(feature_map[name], name, example_id)
+            if value is not None:
+                present.append((name, isinstance(value, str)))
+                features.append((name, value))
+        yield beam.pvalue.TaggedOutput("stats", (tuple(present), tuple(feature_map), label is not None,
+                                                 example_id is not None))
+        if label is not None and example_id is not None:
+            metadata = tuple(_scalar(feature_map.get(c, empty), c, example_id) for c in self.metadata_columns)
+            yield example_id, str(label), tuple(features), self.split, metadata
+
+
+class FeatureStats(beam.CombineFn):
+    """Counts examples, unlabelled examples, examples without id, and per feature how often it has a value and
+    whether it is categorical (str) or numeric."""
+
+    def create_accumulator(self):
+        return {"examples": 0, "unlabelled": 0, "without_id": 0, "present": Counter(), "seen": set()}
+
+    def add_input(self, acc, stats):
+        present, columns, labelled, has_id = stats
+        acc["examples"] += 1
+        acc["unlabelled"] += not labelled
+        acc["without_id"] += not has_id
+        acc["present"].update(present)
+        acc["seen"].update(columns)
+        return acc
+
+    def merge_accumulators(self, accumulators):
+        merged = self.create_accumulator()
+        for acc in accumulators:
+            for key in ("examples", "unlabelled", "without_id", "present"):
+                merged[key] += acc[key]
+            merged["seen"] |= acc["seen"]
+        return merged
+
+    def extract_output(self, acc):
+        return acc
+
+
+class ConflictGroups(beam.CombineFn):
+    """Connected components of the conflicting pairs, with each member's record and the pair count per label
+    pair. Holds only examples that are in some conflict."""
+
+    def create_accumulator(self):
+        return {"pairs": [], "records": {}}
+
+    def add_input(self, acc, pair):
+        acc["pairs"].append((pair[0][0], pair[1][0]))
+        for record in pair:
+            acc["records"][record[0]] = record
+        return acc
+
+    def merge_accumulators(self, accumulators):
+        merged = self.create_accumulator()
+        for acc in accumulators:
+            merged["pairs"] += acc["pairs"]
+            merged["records"].update(acc["records"])
+        return merged
+
+    def extract_output(self, acc):
+        union_find = UnionFind()
+        label_pairs = Counter()
+        for a, b in acc["pairs"]:
+            union_find.union(a, b)
+            label_pairs[tuple(sorted((acc["records"][a][1], acc["records"][b][1])))] += 1
+        groups = [[acc["records"][example_id] for example_id in members] for members in union_find.groups()]
+        return {"groups": groups, "pairs": len(acc["pairs"]), "label_pairs": label_pairs}
+
+
+def _bucket(record, matcher):
+    home, visits = matcher.bucket_keys(record[2])
+    yield home, ("home", record)
+    for key in visits:
+        yield key, ("visitor", record)
+
+
+def check_columns(stats, config):
+    """Raises ConflictsError for a missing or empty label column, examples without id, or config naming unknown
+    columns."""
+    label_column, id_column = config["label_column"], config["id_column"]
+    if stats["unlabelled"] == stats["examples"]:
+        raise ConflictsError(f"the label column {label_column!r} has no value in any of the {stats['examples']} "
+                             f"examples (missing or empty); set [labels] label_column to the column that holds "
+                             f"the label")
+    if stats["without_id"]:
+        raise ConflictsError(f"{stats['without_id']} examples have no value in the id column {id_column!r}; "
+                             f"conflicts are reported by id: fill it or set [data] id_column")
+    named = {"exclude": config["exclude"], "absolute_tolerances": list(config["absolute_tolerances"]),
+             "relative_tolerances": list(config["relative_tolerances"])}
+    for key, columns in named.items():
+        unknown = sorted(set(columns) - stats["seen"] - {id_column, label_column})
+        if unknown:
+            raise ConflictsError(f"[conflicts] {key} names {', '.join(map(repr, unknown))}, not a column of the "
+                                 f"examples; columns: {', '.join(sorted(stats['seen']))}")
+
+
+def summarize(result, stats, matcher, config):
+    """The summary.json content: counts, the label pairs in conflict, and which columns were compared or not."""
+    compared = {}
+    for name, categorical in sorted(stats["present"]):
+        compared[name] = "exact (categorical)" if categorical else matcher.tolerance(name).describe()
+    all_missing = sorted(stats["seen"] - set(compared) - set(config["excluded"]))
+    label_pairs = [{"labels": list(labels), "pairs": n} for labels, n in sorted(result["label_pairs"].items())]
+    return {
+        "groups": len(result["groups"]),
+        "examples_in_conflict": sum(len(group) for group in result["groups"]),
+        "conflicting_pairs": result["pairs"],
+        "label_pairs": label_pairs,
+        "examples": stats["examples"],
+        "examples_without_label": stats["unlabelled"],  # never compared: a conflict needs two labels
+        "compared_features": compared,  # column -> how it matches
+        "excluded_all_missing": all_missing,  # a value nowhere separates no examples
+        "excluded_columns": sorted(set(config["excluded"])),
+    }
+
+
+def write_outputs(result, stats, matcher, config, output_uri):
+    """Checks the columns, then writes conflicts.csv (one row per example in a conflict group) and summary.json."""
+    check_columns(stats, config)
+    summary = summarize(result, stats, matcher, config)
+    features = list(summary["compared_features"])
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["group_id", "example_id", "label", "split", *config["metadata_columns"], *features])
+    for group_id, members in enumerate(result["groups"], start=1):
+        for example_id, label, values, split, metadata in members:
+            values = dict(values)
+            writer.writerow([group_id, example_id, label, split, *("" if v is None else v for v in metadata),
+                             *(_display(values.get(name)) for name in features)])
+    fileio.makedirs(output_uri)
+    with fileio.open(os.path.join(output_uri, CONFLICTS_FILE), "w") as f:
+        f.write(text.getvalue())
+    with fileio.open(os.path.join(output_uri, SUMMARY_FILE), "w") as f:
+        f.write(json.dumps(summary, indent=2, sort_keys=True))
+
+
+def _display(value):
+    """Floats as the shortest text that round-trips their float32 value (39.2, not 39.200000762939453)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return np.format_float_positional(np.float32(value), trim="-")
+    return value
+
+
+class Executor(base_beam_executor.BaseBeamExecutor):
+
+    def Do(self, input_dict, output_dict, exec_properties):
+        examples = artifact_utils.get_single_instance(input_dict["examples"])
+        output = artifact_utils.get_single_instance(output_dict["conflicts"])
+        config = {key: exec_properties[key] for key in ("label_column", "id_column")}
+        for key in ("metadata_columns", "labeler_columns", "exclude", "absolute_tolerances", "relative_tolerances"):
+            config[key] = json.loads(exec_properties[key])
+        config["excluded"] = [config["id_column"], config["label_column"], *config["labeler_columns"],
+                              *config["metadata_columns"], *config["exclude"]]
+        matcher = Matcher(exec_properties["tolerance"], bool(exec_properties["relative"]),
+                          config["absolute_tolerances"], config["relative_tolerances"])
+        splits = artifact_utils.decode_split_names(examples.split_names)
+        print(f"Conflicts: comparing the examples of split(s) {', '.join(splits)}; numeric tolerance "
+              f"{matcher.default.describe()}; not compared: {', '.join(config['excluded'])}", flush=True)
+
+        with self._make_beam_pipeline() as p:
+            parsed = [p | f"Read[{split}]" >> beam.io.ReadFromTFRecord(
+                          split_files_pattern(examples, split), coder=beam.coders.ProtoCoder(example_pb2.Example))
+                      | f"Parse[{split}]" >> beam.ParDo(ParseExample(
+                          split, config["id_column"], config["label_column"], config["metadata_columns"],
+                          config["excluded"])).with_outputs("stats", main="records")
+                      for split in splits]
+            records = [result.records for result in parsed] | "FlattenRecords" >> beam.Flatten()
+            stats = ([result.stats for result in parsed] | "FlattenStats" >> beam.Flatten()
+                     | "FeatureStats" >> beam.CombineGlobally(FeatureStats()))
+            groups = (records
+                      | "Bucket" >> beam.FlatMap(_bucket, matcher)
+                      | "GroupByBucket" >> beam.GroupByKey()
+                      | "ComparePairs" >> beam.FlatMap(lambda kv: pairs_in_bucket(kv[1], matcher))
+                      | "DistinctPairs" >> beam.Distinct()
+                      | "Group" >> beam.CombineGlobally(ConflictGroups()))
+            _ = groups | "Write" >> beam.Map(write_outputs, beam.pvalue.AsSingleton(stats), matcher, config,
+                                            output.uri)
+
+        with fileio.open(os.path.join(output.uri, SUMMARY_FILE)) as f:
+            summary = json.load(f)
+        for key in ("groups", "examples_in_conflict", "conflicting_pairs", "examples_without_label"):
+            output.set_int_custom_property(key, summary[key])
+        output.set_json_value_custom_property("label_pairs", summary["label_pairs"])
+        output.set_json_value_custom_property("excluded_all_missing", summary["excluded_all_missing"])
+        pairs = "; ".join(f"{' vs '.join(p['labels'])}: {p['pairs']}" for p in summary["label_pairs"]) or "none"
+        print(f"Conflicts: {summary['groups']} group(s), {summary['examples_in_conflict']} examples in conflict "
+              f"(pairs by label: {pairs}); wrote {output.uri}", flush=True)

@@ -1,0 +1,138 @@
+"""The Conflicts executor on real Examples (made by CsvExampleGen's executor) with a real Beam pipeline."""
+import csv
+import json
+import os
+
+import pytest
+
+from components.conflicts.component import LabelConflicts
+from components.conflicts.executor import CONFLICTS_FILE, SUMMARY_FILE, Executor
+from pipeline.configs import Config
+from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Planted cases, default tolerance 0.1 and body mass within 25. Expected groups in the last column ("" = none).
+PLANTED = """\
+example_id,label,x,y,mass,colour,comment,notes,site,labeler_a,expected_group
+p1a,A,1.0,5.0,1000,red,a,,north,A,p1
+p1b,B,1.1,5.0,1020,red,b,,south,A,p1
+p2a,A,3.0,5.0,1000,red,c,,north,A,
+p2b,B,3.11,5.0,1000,red,d,,north,B,
+p3a,A,0.79,7.0,2000,blue,e,,north,A,p3
+p3b,B,0.81,7.0,2000,blue,f,,north,B,p3
+c1,A,10.0,9.0,3000,red,g,,north,A,c
+c2,B,10.1,9.0,3000,red,h,,north,A,c
+c3,A,10.2,9.0,3000,red,i,,north,A,c
+c4,C,10.3,9.0,3000,red,j,,north,C,c
+d1,A,30.0,9.0,3000,red,k,,north,A,
+d2,B,30.0,9.0,3000,blue,l,,north,B,
+m1,A,20.0,9.0,3000,,m,,north,A,m
+m2,B,20.0,9.0,3000,,n,,north,B,m
+m3,C,20.0,9.0,3000,red,o,,north,C,
+s1,A,40.0,9.0,3000,red,p,,north,A,
+s2,A,40.0,9.0,3000,red,q,,north,A,
+e1,A,50.0,9.0,5000,red,r,,north,A,
+e2,B,50.0,9.0,5026,red,s,,north,B,
+u1,,1.0,5.0,1000,red,t,,north,A,
+"""
+
+
+def run_conflicts(examples, out_dir, **overrides):
+    """Runs the executor with the default config's settings (demo columns) overlaid with `overrides`."""
+    config = Config()
+    properties = {
+        "id_column": config.data.id_column, "label_column": config.labels.label_column,
+        "labeler_columns": config.labels.labeler_columns, "metadata_columns": config.labels.metadata_columns,
+        "exclude": config.conflicts.exclude, "tolerance": config.conflicts.tolerance,
+        "relative": config.conflicts.relative, "absolute_tolerances": config.conflicts.absolute_tolerances,
+        "relative_tolerances": config.conflicts.relative_tolerances}
+    properties.update(overrides)
+    properties = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in properties.items()}
+    output = LabelConflicts()
+    output.uri = str(out_dir)
+    Executor(Executor.Context(beam_pipeline_args=LOCAL_BEAM_ARGS)).Do(
+        {"examples": [examples]}, {"conflicts": [output]}, properties)
+    with open(os.path.join(output.uri, CONFLICTS_FILE)) as f:
+        rows = list(csv.DictReader(f))
+    with open(os.path.join(output.uri, SUMMARY_FILE)) as f:
+        summary = json.load(f)
+    return output, rows, summary
+
+
+def groups_of(rows):
+    groups = {}
+    for row in rows:
+        groups.setdefault(row["group_id"], set()).add(row["example_id"])
+    return sorted(groups.values(), key=min)
+
+
+@pytest.fixture(scope="module")
+def planted_examples(tmp_path_factory):
+    root = tmp_path_factory.mktemp("planted")
+    os.makedirs(root / "csv")
+    (root / "csv" / "planted.csv").write_text(PLANTED)
+    return examples_from_csv(root / "csv", root / "examples", id_column="example_id")
+
+
+def test_planted_conflicts_found_exactly(planted_examples, tmp_path):
+    output, rows, summary = run_conflicts(
+        planted_examples, tmp_path / "conflicts", label_column="label", labeler_columns=["labeler_a"],
+        metadata_columns=["site"], exclude=["comment", "expected_group"], absolute_tolerances={"mass": 25.0})
+
+    expected = {}
+    for row in csv.DictReader(PLANTED.splitlines()):
+        if row["expected_group"]:
+            expected.setdefault(row["expected_group"], set()).add(row["example_id"])
+    assert groups_of(rows) == sorted(expected.values(), key=min)
+    # Groups are numbered by their smallest member id; each row carries its label, split, metadata and values.
+    assert [row["example_id"] for row in rows if row["group_id"] == "1"] == ["c1", "c2", "c3", "c4"]
+    p1b = next(row for row in rows if row["example_id"] == "p1b")
+    assert (p1b["label"], p1b["site"], p1b["x"], p1b["mass"]) == ("B", "south", "1.1", "1020")
+    assert p1b["split"] in ("train", "eval")
+
+    assert summary["groups"] == 4 and summary["examples_in_conflict"] == 10
+    # Pairs: p1, p3, m, and c1-c2, c2-c3, c3-c4 in the chain.
+    assert summary["conflicting_pairs"] == 6
+    assert summary["label_pairs"] == [{"labels": ["A", "B"], "pairs": 5}, {"labels": ["A", "C"], "pairs": 1}]
+    assert summary["examples"] == 20 and summary["examples_without_label"] == 1
+    assert summary["excluded_all_missing"] == ["notes"]
+    assert summary["compared_features"] == {"colour": "exact (categorical)", "mass": "25 absolute",
+                                            "x": "0.1 absolute", "y": "0.1 absolute"}
+    assert output.get_int_custom_property("groups") == 4
+    assert output.get_int_custom_property("examples_in_conflict") == 10
+    assert output.get_json_value_custom_property("excluded_all_missing") == ["notes"]
+
+
+def test_relative_tolerance_and_exclusions_change_what_matches(planted_examples, tmp_path):
+    """x within 10% (so p2, 3.0 vs 3.11, now matches too), y exact; colour excluded, so d1/d2 match, and m3 joins
+    the m group."""
+    _, rows, _ = run_conflicts(
+        planted_examples, tmp_path / "conflicts", label_column="label", labeler_columns=["labeler_a"],
+        metadata_columns=["site"], exclude=["comment", "expected_group", "colour"], tolerance=0.0,
+        relative_tolerances={"x": 0.1}, absolute_tolerances={"mass": 25.0})
+    assert groups_of(rows) == [{"c1", "c2", "c3", "c4"}, {"d1", "d2"}, {"m1", "m2", "m3"}, {"p1a", "p1b"},
+                               {"p2a", "p2b"}, {"p3a", "p3b"}]
+
+
+def test_missing_label_column_and_unknown_excluded_column_are_clear_errors(planted_examples, tmp_path):
+    with pytest.raises(Exception, match="label column 'species' has no value in any of the 20 examples"):
+        run_conflicts(planted_examples, tmp_path / "a", labeler_columns=[], metadata_columns=[])
+    with pytest.raises(Exception, match=r"\[conflicts\] exclude names 'colour_typo', not a column"):
+        run_conflicts(planted_examples, tmp_path / "b", label_column="label", labeler_columns=[],
+                      metadata_columns=[], exclude=["colour_typo"])
+    assert not os.path.exists(tmp_path / "a" / CONFLICTS_FILE)
+
+
+def test_demo_planted_conflicts_are_the_groups_found(tmp_path):
+    """The demo's three planted near-duplicates (bill 0.1 mm longer, another species) are exactly what the
+    default configuration finds."""
+    examples = examples_from_csv(os.path.join(REPO, "data", "demo"), tmp_path / "examples", "example_id")
+    _, rows, summary = run_conflicts(examples, tmp_path / "conflicts")
+    with open(os.path.join(REPO, "data", "answer_keys", "planted_conflicts.csv")) as f:
+        planted = list(csv.DictReader(f))
+    assert groups_of(rows) == sorted(({p["original_id"], p["copy_id"]} for p in planted), key=min)
+    labels = {row["example_id"]: row["label"] for row in rows}
+    for p in planted:
+        assert (labels[p["original_id"]], labels[p["copy_id"]]) == (p["original_label"], p["copy_label"])
+    assert summary["examples"] == 226 and summary["examples_without_label"] == 0

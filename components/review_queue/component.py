@@ -1,0 +1,53 @@
+"""The ReviewQueue component: the union of the finders' flags as one ranked CSV for a labeling team.
+
+Every input is optional: it takes whichever of LabelConsistency, Conflicts and LabelErrors ran in this pipeline.
+The filled-in review_queue.csv is a valid corrections file ([labels] corrections_file).
+"""
+import json
+
+from tfx import types
+from tfx.dsl.components.base import base_component, executor_spec
+from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
+
+from components.conflicts.component import LabelConflicts
+from components.label_consistency.component import LabelConsistency
+from components.label_errors.component import LabelIssues
+from components.review_queue import executor
+
+
+class LabelReviewQueue(types.Artifact):
+    """A folder with review_queue.csv (one row per flagged example, ranked) and summary.json (counts).
+    Custom properties: rows, rows_from_<finder>, rows_with_several_signals."""
+    TYPE_NAME = "LabelReviewQueue"
+
+
+class ReviewQueueSpec(ComponentSpec):
+    PARAMETERS = {
+        "id_column": ExecutionParameter(type=str),  # the id column's name in disagreements.csv
+        "labeler_columns": ExecutionParameter(type=str),  # JSON list
+        "metadata_columns": ExecutionParameter(type=str),  # JSON list, carried into the queue when known
+    }
+    INPUTS = {
+        "label_consistency": ChannelParameter(type=LabelConsistency, optional=True),
+        "conflicts": ChannelParameter(type=LabelConflicts, optional=True),
+        "label_issues": ChannelParameter(type=LabelIssues, optional=True),
+    }
+    OUTPUTS = {"review_queue": ChannelParameter(type=LabelReviewQueue)}
+
+
+class ReviewQueue(base_component.BaseComponent):
+    """De-duplicates and ranks the examples flagged by the finders given; see queue.py for the ranking rule."""
+
+    SPEC_CLASS = ReviewQueueSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+
+    def __init__(self, *, label_consistency: types.BaseChannel = None, conflicts: types.BaseChannel = None,
+                 label_issues: types.BaseChannel = None, id_column: str, labeler_columns=(), metadata_columns=()):
+        if label_consistency is None and conflicts is None and label_issues is None:
+            raise ValueError("ReviewQueue needs at least one of label_consistency, conflicts, label_issues")
+        spec = ReviewQueueSpec(
+            label_consistency=label_consistency, conflicts=conflicts, label_issues=label_issues,
+            id_column=id_column, labeler_columns=json.dumps(list(labeler_columns)),
+            metadata_columns=json.dumps(list(metadata_columns)),
+            review_queue=types.Channel(type=LabelReviewQueue))
+        super().__init__(spec=spec)

@@ -1,0 +1,63 @@
+"""ReviewQueue executor: reads whichever finders' outputs it was given, writes review_queue.csv and summary.json."""
+import csv
+import io
+import json
+import os
+
+from tfx.dsl.components.base import base_executor
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils
+
+from components.review_queue.queue import EXTRA_COLUMNS, QUEUE_COLUMNS, build_queue, summarize
+
+QUEUE_FILE = "review_queue.csv"
+SUMMARY_FILE = "summary.json"
+# Input key -> the file in that artifact's folder.
+INPUT_FILES = {"label_consistency": "disagreements.csv", "conflicts": "conflicts.csv",
+               "label_issues": "label_issues.csv"}
+
+
+def read_rows(artifact, file_name):
+    path = os.path.join(artifact.uri, file_name)
+    if not fileio.exists(path):
+        raise FileNotFoundError(f"{path} does not exist: the {artifact.type_name} artifact at {artifact.uri} holds "
+                                f"{', '.join(sorted(fileio.listdir(artifact.uri)))}")
+    with fileio.open(path) as f:
+        return list(csv.DictReader(io.StringIO(f.read())))
+
+
+class Executor(base_executor.BaseExecutor):
+
+    def Do(self, input_dict, output_dict, exec_properties):
+        rows = {key: None for key in INPUT_FILES}
+        sources = {}
+        for key, file_name in INPUT_FILES.items():
+            if input_dict.get(key):
+                artifact = artifact_utils.get_single_instance(input_dict[key])
+                rows[key] = read_rows(artifact, file_name)
+                sources[key] = {"uri": artifact.uri, "rows": len(rows[key])}
+        metadata_columns = json.loads(exec_properties["metadata_columns"])
+        queue = build_queue(rows["label_consistency"], rows["conflicts"], rows["label_issues"],
+                            id_column=exec_properties["id_column"],
+                            labeler_columns=json.loads(exec_properties["labeler_columns"]),
+                            metadata_columns=metadata_columns)
+        summary = summarize(queue, sources)
+
+        output = artifact_utils.get_single_instance(output_dict["review_queue"])
+        text = io.StringIO()
+        writer = csv.DictWriter(text, QUEUE_COLUMNS + EXTRA_COLUMNS + metadata_columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(queue)
+        fileio.makedirs(output.uri)
+        with fileio.open(os.path.join(output.uri, QUEUE_FILE), "w") as f:
+            f.write(text.getvalue())
+        with fileio.open(os.path.join(output.uri, SUMMARY_FILE), "w") as f:
+            f.write(json.dumps(summary, indent=2, sort_keys=True))
+        output.set_int_custom_property("rows", summary["rows"])
+        for finder, n in summary["rows_per_finder"].items():
+            output.set_int_custom_property(f"rows_from_{finder}", n)
+        output.set_int_custom_property("rows_with_several_signals",
+                                       sum(n for k, n in summary["rows_by_number_of_signals"].items() if k != "1"))
+        print(f"ReviewQueue: {summary['rows']} example(s) to review from {', '.join(sources) or 'no finder'} "
+              f"({summary['rows_by_number_of_signals']} by number of signals); wrote "
+              f"{os.path.join(output.uri, QUEUE_FILE)}", flush=True)

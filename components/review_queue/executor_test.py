@@ -1,0 +1,105 @@
+"""The ReviewQueue executor on finder outputs laid out exactly as the finders write them."""
+import csv
+import json
+import os
+
+from components.conflicts.component import LabelConflicts
+from components.corrections.executor import parse_corrections
+from components.label_consistency.component import LabelConsistency
+from components.label_errors.component import LabelIssues
+from components.label_errors.executor import ISSUE_COLUMNS
+from components.review_queue.component import LabelReviewQueue
+from components.review_queue.executor import QUEUE_FILE, SUMMARY_FILE, Executor
+
+LABELERS = ["labeler_a", "labeler_b"]
+# disagreements.csv as components/label_consistency writes it: id column, one per labeler, then these.
+DISAGREEMENTS = [["example_id", *LABELERS, "consensus", "agreement", "label", "split"],
+                 ["a", "Chinstrap", "Chinstrap", "Chinstrap", "0.5000", "Adelie", "train"],
+                 ["b", "Adelie", "Gentoo", "Adelie", "0.0000", "Adelie", "eval"],
+                 ["f", "Adelie", "Chinstrap", "Adelie", "0.3333", "Adelie", "train"],
+                 ["g", "Gentoo", "Adelie", "Gentoo", "0.6667", "Gentoo", "train"]]
+CONFLICTS = [["group_id", "example_id", "label", "split", "site", "bill_length_mm"],
+             ["1", "a", "Adelie", "train", "Biscoe", "39.1"],
+             ["1", "c", "Chinstrap", "eval", "Dream", "39.2"],
+             ["1", "e", "Adelie", "train", "Biscoe", "39.1"]]
+ISSUES = [[*ISSUE_COLUMNS, "site"],
+          ["b", "Adelie", "Gentoo", "0.0100", "Torgersen"],
+          ["d", "Gentoo", "Adelie", "0.0500", "Biscoe"],
+          ["a", "Adelie", "Gentoo", "0.1000", "Biscoe"],
+          ["c", "Chinstrap", "Adelie", "0.2000", "Dream"]]
+
+
+def artifact(kind, folder, file_name, rows):
+    a = kind()
+    a.uri = str(folder)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, file_name), "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    return a
+
+
+def run_queue(tmp_path, **inputs):
+    output = LabelReviewQueue()
+    output.uri = str(tmp_path / "queue")
+    Executor().Do({key: [value] for key, value in inputs.items()}, {"review_queue": [output]},
+                  {"id_column": "example_id", "labeler_columns": json.dumps(LABELERS),
+                   "metadata_columns": json.dumps(["site"])})
+    with open(os.path.join(output.uri, QUEUE_FILE)) as f:
+        rows = list(csv.DictReader(f))
+    with open(os.path.join(output.uri, SUMMARY_FILE)) as f:
+        return output, rows, json.load(f)
+
+
+def all_inputs(tmp_path):
+    return {"label_consistency": artifact(LabelConsistency, tmp_path / "lc", "disagreements.csv", DISAGREEMENTS),
+            "conflicts": artifact(LabelConflicts, tmp_path / "cf", "conflicts.csv", CONFLICTS),
+            "label_issues": artifact(LabelIssues, tmp_path / "le", "label_issues.csv", ISSUES)}
+
+
+def test_queue_deduplicates_and_ranks(tmp_path):
+    output, rows, summary = run_queue(tmp_path, **all_inputs(tmp_path))
+    # a: 3 signals; b, c: 2 (lower quality first); then one signal: d (quality 0.05), f and g (by agreement),
+    # e (no score, no agreement).
+    assert [r["example_id"] for r in rows] == ["a", "b", "c", "d", "f", "g", "e"]
+    assert [r["priority"] for r in rows] == [str(i) for i in range(1, 8)]
+    assert [r["signals"] for r in rows] == ["3", "2", "2", "1", "1", "1", "1"]
+    a = rows[0]
+    assert a["finders"] == "label_consistency,conflicts,label_errors"
+    assert a["given_label"] == "Adelie" and a["suggested_label"] == "Chinstrap"  # the labelers' consensus wins
+    assert "labelers disagree (labeler_a=Chinstrap, labeler_b=Chinstrap" in a["reasons"]
+    assert "X->y conflict: near-identical to c (Chinstrap) (group 1)" in a["reasons"]
+    assert "likely label error (label quality 0.100" in a["reasons"]
+    assert (a["quality_score"], a["labeler_agreement"], a["split"], a["site"]) == ("0.1000", "0.5000", "train",
+                                                                                   "Biscoe")
+    by_id = {r["example_id"]: r for r in rows}
+    assert by_id["b"]["suggested_label"] == "Gentoo"  # consensus equals the given label: the model's suggestion
+    assert by_id["e"]["suggested_label"] == "" and by_id["e"]["reasons"].startswith("X->y conflict")
+    assert all(r["corrected_label"] == r["reviewer"] == r["reason"] == "" for r in rows)
+    assert summary["rows"] == 7
+    assert summary["rows_per_finder"] == {"label_consistency": 4, "conflicts": 3, "label_errors": 4}
+    assert summary["rows_by_number_of_signals"] == {"3": 1, "2": 2, "1": 4}
+    assert output.get_int_custom_property("rows_with_several_signals") == 3
+
+
+def test_filled_in_queue_is_a_corrections_file(tmp_path):
+    output, rows, _ = run_queue(tmp_path, **all_inputs(tmp_path))
+    rows[0].update(corrected_label="Chinstrap", reviewer="maria", reason="bill shape")
+    path = os.path.join(output.uri, QUEUE_FILE)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with open(path) as f:
+        corrections, skipped, _ = parse_corrections(path, f.read())
+    assert list(corrections) == ["a"] and corrections["a"].label == "Chinstrap"
+    assert skipped == 6
+
+
+def test_any_subset_of_finders(tmp_path):
+    inputs = all_inputs(tmp_path)
+    _, rows, summary = run_queue(tmp_path, conflicts=inputs["conflicts"])
+    assert [r["example_id"] for r in rows] == ["a", "c", "e"]
+    assert summary["sources"] == {"conflicts": {"uri": inputs["conflicts"].uri, "rows": 3}}
+    _, rows, _ = run_queue(tmp_path, label_consistency=inputs["label_consistency"],
+                           label_issues=inputs["label_issues"])
+    assert [r["example_id"] for r in rows] == ["b", "a", "d", "c", "f", "g"]
