@@ -38,6 +38,8 @@ def check(config: Config, source="the configuration"):
             raise ConfigError(f"{source}: [kubeflow] {key} is the local path {value!r}; pods on the cluster cannot "
                               f"write there. Use a URI such as gs://BUCKET/tfx-datacentric")
     maybe_local = {"[data] input_dir": config.data.input_dir, "[data] schema_file": config.data.schema_file,
+                   "[labels] corrections_file": config.labels.corrections_file,
+                   "[label_consistency] long_form_file": config.label_consistency.long_form_file,
                    "[kubeflow] serving_dir": kf.serving_dir}
     return [f"{key} is the local path {value!r}: the compiled pipeline reads it as "
             f"{os.path.abspath(value)!r} inside the cluster's containers. Use a gs:// (or other remote) URI unless "

@@ -28,6 +28,7 @@ class TaskRun:
     returncode: int
     log_path: str
     output: dict  # the ExecutorOutput JSON the task wrote (empty if it failed)
+    driver_output: dict  # the ExecutorOutput its preCacheCheck driver wrote, if it has one
 
 
 def _input_artifacts(task, results):
@@ -77,20 +78,20 @@ def _run_task(spec, name, results, job_root, env):
         steps.append(_command(container["lifecycle"]["preCacheCheck"], invocation))
     steps.append(_command(container, invocation))
     log_path = os.path.join(task_root, "task.log")
-    returncode = 0
+    output_file = os.path.join(task_root, "executor_output.json")
+    outputs = []
     with open(log_path, "w") as log:
         for command in steps:
             returncode = subprocess.run(command, cwd=task_root, env=env, stdout=log, stderr=subprocess.STDOUT,
                                         timeout=1200).returncode
             if returncode:
                 break
-    output_file = os.path.join(task_root, "executor_output.json")
-    output = {}
-    if returncode == 0:
-        with open(output_file) as f:
-            output = json.load(f)
+            with open(output_file) as f:  # the executor overwrites the driver's; keep each
+                outputs.append(json.load(f))
+    output = outputs[-1] if not returncode else {}
+    driver_output = outputs[0] if len(steps) == 2 and outputs else {}
     executor_class = container["args"][container["args"].index("--executor_class_path") + 1]
-    return TaskRun(name, executor_class, steps, returncode, log_path, output)
+    return TaskRun(name, executor_class, steps, returncode, log_path, output, driver_output)
 
 
 def run_job(job_path, local_root, bucket_prefix, job_name="emulated-job", parallel=2):

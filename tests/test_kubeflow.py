@@ -193,7 +193,8 @@ def test_emulated_run_of_the_compiled_data_stage(tmp_path):
             assert uri.startswith(str(bucket / "pipelines")), uri
             written = [files for _, _, files in os.walk(uri) if files] if os.path.isdir(uri) else [uri]
             assert os.path.exists(uri) and written, f"{component.id}.{key} wrote nothing at {uri}"
-    # The driver ran before ExampleGen's executor and its span and fingerprint reached the Examples artifact.
-    gen = next(run for run in runs.values() if len(run.commands) == 2)
-    examples = gen.output["artifacts"]["examples"]["artifacts"][0]
-    assert examples["metadata"]["span"] == 0 and examples["metadata"]["input_fingerprint"]
+    # ExampleGen's driver ran first and resolved the span and the input fingerprint that KFP caches on.
+    (gen,) = [run for run in runs.values() if len(run.commands) == 2]
+    assert gen.commands[0][:3] == ["python", "-m", "tfx.orchestration.kubeflow.v2.file_based_example_gen.driver"]
+    resolved = gen.driver_output["parameterValues"]
+    assert resolved["span"] == 0 and "num_files:1" in resolved["input_fingerprint"]
