@@ -1,0 +1,1 @@
+"""Likely label errors by confident learning; see README.md."""

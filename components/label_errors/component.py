@@ -1,0 +1,48 @@
+"""LabelErrors: likely label errors by confident learning (cleanlab) on out-of-sample K-fold probabilities."""
+import json
+
+from tfx import types
+from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.types import standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+
+from components.label_errors import executor
+
+
+class LabelIssues(types.Artifact):
+    """A folder with label_issues.csv (flagged examples, worst first) and summary.json (dataset-level health).
+
+    Custom properties: num_issues, num_analysed, estimated_noise_rate."""
+    TYPE_NAME = "LabelIssues"
+
+
+class LabelErrorsSpec(types.ComponentSpec):
+    PARAMETERS = {
+        "id_column": ExecutionParameter(type=str),
+        "label_column": ExecutionParameter(type=str),
+        "features": ExecutionParameter(type=str),  # JSON list of numeric feature names
+        "metadata_columns": ExecutionParameter(type=str),  # JSON list, copied into label_issues.csv
+        "folds": ExecutionParameter(type=int),
+        "model": ExecutionParameter(type=str),  # a key of finder.MODELS
+        "seed": ExecutionParameter(type=int),
+    }
+    INPUTS = {
+        "examples": ChannelParameter(type=standard_artifacts.Examples),
+        "schema": ChannelParameter(type=standard_artifacts.Schema),
+    }
+    OUTPUTS = {"label_issues": ChannelParameter(type=LabelIssues)}
+
+
+class LabelErrors(base_beam_component.BaseBeamComponent):
+    """Reads every split of `examples`; writes a LabelIssues artifact. See README.md in this folder."""
+    SPEC_CLASS = LabelErrorsSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
+
+    def __init__(self, examples: types.BaseChannel, schema: types.BaseChannel, *, id_column: str,
+                 label_column: str, features: list, metadata_columns: list = (), folds: int = 5,
+                 model: str = "logistic_regression", seed: int = 0):
+        super().__init__(spec=LabelErrorsSpec(
+            examples=examples, schema=schema, id_column=id_column, label_column=label_column,
+            features=json.dumps(list(features)), metadata_columns=json.dumps(list(metadata_columns)),
+            folds=folds, model=model, seed=seed,
+            label_issues=types.Channel(type=LabelIssues)))

@@ -1,0 +1,138 @@
+"""LabelErrors executor: a Beam read of only the needed columns of every split, then the finder on one worker.
+
+Cross-validation needs every example at once, so this component is NOT streaming: the Beam pipeline reads the
+projected columns (id, label, features, metadata) with tfx_bsl, gathers them into one list on one worker
+(`beam.combiners.ToList`), and there runs `finder.find_label_errors` and writes the two output files. Memory on that
+worker grows linearly with the number of examples (see README.md for the figure per example).
+"""
+import json
+import os
+
+import apache_beam as beam
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from absl import logging
+from tfx.components.util import tfxio_utils
+from tfx.dsl.components.base import base_beam_executor
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils
+from tfx.utils import io_utils
+
+from components.label_errors import finder
+
+ISSUES_FILE = "label_issues.csv"
+SUMMARY_FILE = "summary.json"
+ISSUE_COLUMNS = ["example_id", "given_label", "suggested_label", "quality_score"]
+
+
+class Executor(base_beam_executor.BaseBeamExecutor):
+    """Writes label_issues.csv and summary.json to the LabelIssues artifact and sets its custom properties."""
+
+    def Do(self, input_dict, output_dict, exec_properties):
+        examples = artifact_utils.get_single_instance(input_dict["examples"])
+        schema = io_utils.SchemaReader().read(
+            io_utils.get_only_uri_in_dir(artifact_utils.get_single_uri(input_dict["schema"])))
+        output = artifact_utils.get_single_instance(output_dict["label_issues"])
+        settings = Settings.from_exec_properties(exec_properties)
+        in_schema = {feature.name for feature in schema.feature}
+        settings.check_columns(in_schema)
+        absent = [name for name in settings.features if name not in in_schema]
+        if absent:
+            logging.warning("LabelErrors: feature(s) %s are not in the schema (no values in the data, or a "
+                            "misspelt name); they are excluded", absent)
+        settings.absent_features = absent
+
+        splits = artifact_utils.decode_split_names(examples.split_names)
+        factory = tfxio_utils.get_tfxio_factory_from_artifact([examples], ["tfx-datacentric", "LabelErrors"],
+                                                              schema=schema)
+        print(f"LabelErrors: reading {', '.join(settings.read_columns())} from split(s) {', '.join(splits)}",
+              flush=True)
+        with self._make_beam_pipeline() as pipeline:
+            batches = [pipeline | f"Read[{split}]" >> factory(
+                io_utils.all_files_pattern(artifact_utils.get_split_uri([examples], split))
+            ).Project(settings.read_columns()).BeamSource() for split in splits]
+            _ = (batches | "Flatten" >> beam.Flatten()
+                 | "AllInOneList" >> beam.combiners.ToList()
+                 | "FindLabelErrors" >> beam.Map(analyse_and_write, settings, output.uri))
+
+        with fileio.open(os.path.join(output.uri, SUMMARY_FILE), "r") as f:
+            summary = json.load(f)
+        output.set_int_custom_property("num_issues", summary["counts"]["label_issues"])
+        output.set_int_custom_property("num_analysed", summary["counts"]["analysed"])
+        output.set_float_custom_property("estimated_noise_rate", summary["estimated_noise_rate"])
+        print(f"LabelErrors: {summary['counts']['label_issues']} likely label error(s) among "
+              f"{summary['counts']['analysed']} examples; estimated noise rate "
+              f"{summary['estimated_noise_rate']:.1%}; wrote {output.uri}", flush=True)
+
+
+class Settings:
+    """What the executor needs from exec_properties, checked against the schema before any data is read."""
+
+    def __init__(self, id_column, label_column, features, metadata_columns, folds, model, seed):
+        self.id_column, self.label_column = id_column, label_column
+        self.features, self.metadata_columns = features, metadata_columns
+        self.folds, self.model, self.seed = folds, model, seed
+        self.absent_features = []
+
+    @classmethod
+    def from_exec_properties(cls, props):
+        return cls(props["id_column"], props["label_column"], json.loads(props["features"]),
+                   json.loads(props["metadata_columns"]), int(props["folds"]), props["model"], int(props["seed"]))
+
+    def check_columns(self, in_schema):
+        if self.label_column not in in_schema:
+            raise ValueError(f"LabelErrors: the label column {self.label_column!r} ([labels] label_column) is not "
+                             f"in the data; columns are: {', '.join(sorted(in_schema))}")
+        if self.id_column not in in_schema:
+            raise ValueError(f"LabelErrors: the id column {self.id_column!r} ([data] id_column) is not in the data")
+        missing = [c for c in self.metadata_columns if c not in in_schema]
+        if missing:
+            raise ValueError(f"LabelErrors: metadata column(s) {missing} ([labels] metadata_columns) are not in "
+                             "the data")
+        if self.model not in finder.MODELS:
+            raise ValueError(f"LabelErrors: unknown model {self.model!r} ([label_errors] model); "
+                             f"choose one of {', '.join(finder.MODELS)}")
+
+    def present_features(self):
+        return [f for f in self.features if f not in self.absent_features]
+
+    def read_columns(self):
+        return list(dict.fromkeys([self.id_column, self.label_column, *self.present_features(),
+                                   *self.metadata_columns]))
+
+
+def _first_values(column: pa.ChunkedArray):
+    """One value per example from a list column (tf.Example features are lists); None where absent."""
+    values = [v[0] if v else None for v in column.to_pylist()]
+    return [v.decode("utf-8") if isinstance(v, bytes) else v for v in values]
+
+
+def examples_frame(batches, settings):
+    """The projected record batches as one DataFrame, one row per example, one column per read column."""
+    table = pa.Table.from_batches(batches)
+    frame = pd.DataFrame({name: _first_values(table.column(name)) for name in settings.read_columns()})
+    for name in settings.absent_features:  # reported by the finder as a feature with no values
+        frame[name] = np.nan
+    return frame
+
+
+def analyse_and_write(batches, settings, output_uri):
+    """Runs the finder on every example and writes label_issues.csv (worst first) and summary.json."""
+    # Sorted by id: Beam gives no order, and the fold assignment depends on it; this keeps the output reproducible.
+    frame = examples_frame(batches, settings).sort_values(settings.id_column, kind="stable", ignore_index=True)
+    features = frame[settings.features].apply(pd.to_numeric, errors="coerce").astype(float)
+    findings = finder.find_label_errors(features, frame[settings.label_column], folds=settings.folds,
+                                        model=settings.model, seed=settings.seed, log=logging.info)
+    issues = pd.DataFrame({
+        "example_id": frame[settings.id_column],
+        "given_label": frame[settings.label_column],
+        "suggested_label": findings.suggested_label,
+        "quality_score": findings.quality_score,
+        **{column: frame[column] for column in settings.metadata_columns},
+    })[findings.is_issue].sort_values(["quality_score", "example_id"], kind="stable")
+    fileio.makedirs(output_uri)
+    with fileio.open(os.path.join(output_uri, ISSUES_FILE), "w") as f:
+        f.write(issues.to_csv(index=False))
+    with fileio.open(os.path.join(output_uri, SUMMARY_FILE), "w") as f:
+        f.write(json.dumps(findings.summary, indent=2) + "\n")
