@@ -13,6 +13,7 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
 from components.corrections.component import CorrectionsApplier, corrections_importer
+from components.label_consistency.component import CONSENSUS_FEATURE, LabelConsistencyGen
 from components.provenance.component import Provenance
 from pipeline.configs import Config, ConfigError
 
@@ -22,11 +23,36 @@ def _resolve(path):
     return path if "://" in path else os.path.abspath(path)
 
 
+def label_consistency_enabled(config: Config):
+    return bool(config.labels.labeler_columns or config.label_consistency.long_form_file)
+
+
+def training_label(config: Config):
+    """The column the model learns: the label, or the consensus of the labelers with [label_consistency] train_on."""
+    if config.label_consistency.train_on == "consensus":
+        if not label_consistency_enabled(config):
+            raise ConfigError('[label_consistency] train_on = "consensus" needs [labels] labeler_columns or '
+                              "[label_consistency] long_form_file")
+        return CONSENSUS_FEATURE
+    return config.labels.label_column
+
+
+def label_consistency(config: Config, examples, schema):
+    """Labeler agreement, consensus-labelled examples and the agreement gate (components/label_consistency)."""
+    lc = config.label_consistency
+    return LabelConsistencyGen(
+        examples=examples, schema=schema, label_column=config.labels.label_column, id_column=config.data.id_column,
+        labeler_columns=config.labels.labeler_columns,
+        long_form_file=_resolve(lc.long_form_file) if lc.long_form_file else "",
+        min_agreement=lc.min_agreement, min_class_agreement=lc.min_class_agreement,
+        on_low_agreement=lc.on_low_agreement, consensus_method=lc.consensus_method).with_id("LabelConsistency")
+
+
 def model_custom_config(config: Config):
     """What models/preprocessing.py and models/model.py read from `custom_config`."""
     m = config.model
     return {"numeric_features": m.numeric_features, "categorical_features": m.categorical_features,
-            "label_column": config.labels.label_column, "batch_size": m.batch_size,
+            "label_column": training_label(config), "batch_size": m.batch_size,
             "learning_rate": m.learning_rate, "hidden_units": m.hidden_units}
 
 
@@ -119,8 +145,14 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
         components += [importer, applier]
         examples = applier.outputs["corrected_examples"]
 
+    if label_consistency_enabled(config):
+        consistency = label_consistency(config, examples, schema)
+        components.append(consistency)
+        examples = consistency.outputs["consensus_examples"]
+        schema = consistency.outputs["consensus_schema"]
+
     if not data_only:
-        label = config.labels.label_column
+        label = training_label(config)
         transform = tfx.components.Transform(
             examples=examples, schema=schema, preprocessing_fn=config.model.preprocessing_fn,
             custom_config=model_custom_config(config))
