@@ -1,0 +1,61 @@
+"""Label consistency in the real pipeline: the demo run's MLMD record and console, the fail gate, train_on."""
+import json
+import os
+
+from ml_metadata.proto import metadata_store_pb2
+
+from pipeline.configs import config_from_dict
+from pipeline.pipeline import create_pipeline
+from tests.pipeline_runs import REPO, artifacts_of_type, executions_by_component, open_store, run_cli, write_config
+
+OUTPUT = metadata_store_pb2.Event.OUTPUT
+INPUT = metadata_store_pb2.Event.INPUT
+
+
+def test_demo_records_agreement_and_trains_on_its_examples(demo_run):
+    store = open_store(demo_run.metadata)
+    (report,) = artifacts_of_type(store, "LabelConsistency")
+    properties = report.custom_properties
+    assert properties["gate"].string_value == "warn"
+    assert "Chinstrap" in json.loads(properties["classes_to_review"].string_value)
+    with open(os.path.join(report.uri, "metrics.json")) as f:
+        metrics = json.load(f)
+    assert properties["krippendorff_alpha"].double_value == metrics["krippendorff_alpha"]
+    assert properties["fleiss_kappa"].double_value == metrics["fleiss_kappa"]
+    assert properties["hlp_estimate"].double_value == metrics["hlp_estimate"]
+    for name in ("summary.md", "disagreements.csv"):
+        assert os.path.exists(os.path.join(report.uri, name))
+    # The warning reaches the console, and Transform reads the examples LabelConsistency wrote.
+    assert "Label consistency gate: WARN" in demo_run.result.stdout
+    executions = executions_by_component(store)
+    (consistency,) = executions["LabelConsistency"]
+    produced = {e.artifact_id for e in store.get_events_by_execution_ids([consistency.id]) if e.type == OUTPUT}
+    (transform,) = executions["Transform"]
+    consumed = {e.artifact_id for e in store.get_events_by_execution_ids([transform.id]) if e.type == INPUT}
+    assert len(produced & consumed) == 2  # consensus examples and schema
+
+
+def test_fail_gate_stops_the_run_before_transform(tmp_path):
+    config = write_config(tmp_path / "fail.toml", {
+        "pipeline": {"output_dir": str(tmp_path)},
+        "data": {"input_dir": os.path.join(REPO, "data", "demo")},
+        "label_consistency": {"on_low_agreement": "fail"},
+    })
+    result = run_cli("run", "--config", config)
+    assert result.returncode == 1
+    assert "Label consistency gate: FAIL" in result.stderr and "Chinstrap" in result.stderr
+    assert "summary.md" in result.stderr
+    executions = executions_by_component(open_store(tmp_path / "metadata.sqlite"))
+    assert "Transform" not in executions and "Trainer" not in executions
+
+
+def test_train_on_consensus_wires_the_consensus_label_into_training():
+    config = config_from_dict({"label_consistency": {"train_on": "consensus"}})
+    pipeline = create_pipeline(config, "/tmp/unused", [])
+    nodes = {c.id: c for c in pipeline.components}
+    transform, consistency = nodes["Transform"], nodes["LabelConsistency"]
+    assert json.loads(transform.exec_properties["custom_config"])["label_column"] == "consensus_label"
+    assert json.loads(nodes["Trainer"].exec_properties["custom_config"])["label_column"] == "consensus_label"
+    assert transform.inputs["examples"].producer_component_id == consistency.id
+    assert transform.inputs["schema"].producer_component_id == consistency.id
+    assert '"consensus_label_xf"' in str(nodes["Evaluator"].exec_properties["eval_config"])
