@@ -11,7 +11,7 @@ import json
 import sys
 
 from pipeline import kubeflow_runner
-from pipeline.configs import ConfigError, load_config
+from pipeline.configs import ConfigError, load_config, metadata_path
 from pipeline import lineage
 from pipeline.inputs import InputError, check_inputs
 
@@ -52,7 +52,6 @@ def cmd_compile(args):
 
 
 def _graph(args):
-    from pipeline.pipeline import metadata_path  # loads TensorFlow
     return lineage.Graph(lineage.open_store(metadata_path(load_config(args.config))))
 
 

@@ -301,6 +301,11 @@ def _overlay(instance, values, where):
             setattr(instance, key, _check_value(value, hints[key], f"{where}: key {key!r}"))
 
 
+def metadata_path(config: Config):
+    """The SQLite ML Metadata store of a local run; here (not in pipeline.py) so readers need no TensorFlow."""
+    return config.pipeline.metadata_path or os.path.join(config.pipeline.output_dir, "metadata.sqlite")
+
+
 def config_from_dict(values, source="the configuration"):
     """Defaults overlaid with `values` (nested dicts, as TOML gives), validated."""
     config = Config()

@@ -15,7 +15,7 @@ from tfx import v1 as tfx
 from components.corrections.component import CorrectionsApplier, corrections_importer
 from components.label_consistency.component import CONSENSUS_FEATURE, LabelConsistencyGen
 from components.provenance.component import Provenance
-from pipeline.configs import Config, ConfigError
+from pipeline.configs import Config, ConfigError, metadata_path  # noqa: F401 (used by local_runner)
 
 
 def _resolve(path):
@@ -183,7 +183,3 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
 
 def serving_dir(config: Config):
     return config.pipeline.serving_dir or os.path.join(config.pipeline.output_dir, "serving_model")
-
-
-def metadata_path(config: Config):
-    return config.pipeline.metadata_path or os.path.join(config.pipeline.output_dir, "metadata.sqlite")
