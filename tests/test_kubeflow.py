@@ -10,13 +10,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import types
 
 import pytest
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from pipeline import kubeflow_runner
-from pipeline.configs import load_config
+from pipeline.configs import ConfigError, load_config
 from tests import kfp_emulator
 from tests.pipeline_runs import REPO, run_cli, write_config
 
@@ -36,8 +37,7 @@ def compiled(tmp_path_factory):
     root = tmp_path_factory.mktemp("kubeflow_compile")
     config_path = kubeflow_config(root / "kubeflow.toml")
     output = root / "job.json"
-    result = run_cli("compile", "--target", "kubeflow", "--config", config_path, "--output", str(output),
-                     cwd=str(root))
+    result = run_cli("compile", "--target", "kubeflow", "--config", config_path, "--output", str(output))
     assert result.returncode == 0, result.stderr[-5000:]
     from pipeline.pipeline import create_pipeline
     config = load_config(config_path)
@@ -162,6 +162,20 @@ def test_bad_input_is_a_clear_error(tmp_path, kubeflow, args, message):
     assert message in result.stderr
     assert not output.exists()
 
+
+def test_custom_artifact_type_that_does_not_import_by_its_type_name_is_a_clear_error():
+    """The container finds a custom artifact class only by TYPE_NAME, so compiling checks it imports."""
+    from tfx.types import artifact, standard_artifacts
+
+    class Report(artifact.Artifact):
+        TYPE_NAME = "components.Report"  # components/__init__.py does not export it
+
+    def pipeline_with(artifact_type):
+        channel = types.SimpleNamespace(type=artifact_type)
+        return types.SimpleNamespace(components=[types.SimpleNamespace(id="Reporter", outputs={"report": channel})])
+    with pytest.raises(ConfigError, match=r"Reporter output 'report'.*TYPE_NAME 'components.Report'"):
+        kubeflow_runner.check_artifact_types(pipeline_with(Report))
+    kubeflow_runner.check_artifact_types(pipeline_with(standard_artifacts.Examples))
 
 def test_emulated_run_of_the_compiled_data_stage(tmp_path):
     """Compiles the data stage (`--data-only`) for gs://emulated-bucket, copies the demo CSV there and runs every
