@@ -58,6 +58,7 @@ class Executor(base_executor.BaseExecutor):
             output.set_int_custom_property(f"rows_from_{finder}", n)
         output.set_int_custom_property("rows_with_several_signals",
                                        sum(n for k, n in summary["rows_by_number_of_signals"].items() if k != "1"))
-        print(f"ReviewQueue: {summary['rows']} example(s) to review from {', '.join(sources) or 'no finder'} "
-              f"({summary['rows_by_number_of_signals']} by number of signals); wrote "
-              f"{os.path.join(output.uri, QUEUE_FILE)}", flush=True)
+        by_count = ", ".join(f"{n} with {k} signal(s)"
+                             for k, n in sorted(summary["rows_by_number_of_signals"].items(), reverse=True))
+        print(f"ReviewQueue: {summary['rows']} example(s) to review ({by_count or 'none'}) from "
+              f"{', '.join(sources)}; wrote {os.path.join(output.uri, QUEUE_FILE)}", flush=True)
