@@ -18,6 +18,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 BEAM_MODES = ("in_memory", "multi_processing")
+EXAMPLE_GENS = ("fast", "csv")  # FastExampleGen, or stock CsvExampleGen
 
 
 class ConfigError(ValueError):
@@ -46,6 +47,7 @@ class DataConfig:
     train_buckets: int = 4  # train:eval = train_buckets:eval_buckets
     eval_buckets: int = 1
     schema_file: str = ""  # a curated schema.pbtxt; empty means SchemaGen infers one
+    example_gen: str = "fast"  # one of EXAMPLE_GENS: "fast" (components/fast_example_gen, CSV or Parquet) or "csv"
 
 
 @dataclass
@@ -223,6 +225,12 @@ class Config:
         if self.pipeline.beam_mode not in BEAM_MODES:
             raise ConfigError(f"{source}: [pipeline] beam_mode must be one of {', '.join(BEAM_MODES)}, "
                               f"got {self.pipeline.beam_mode!r}")
+        if self.data.example_gen not in EXAMPLE_GENS:
+            raise ConfigError(f"{source}: [data] example_gen must be one of {', '.join(EXAMPLE_GENS)}, "
+                              f"got {self.data.example_gen!r}")
+        if self.data.example_gen == "csv" and self.data.file_pattern.endswith(".parquet"):
+            raise ConfigError(f'{source}: [data] file_pattern {self.data.file_pattern!r} names Parquet files, which '
+                              f'only example_gen = "fast" reads; set [data] example_gen = "fast"')
         positive = {"[pipeline] beam_workers": self.pipeline.beam_workers,
                     "[data] train_buckets": self.data.train_buckets,
                     "[data] eval_buckets": self.data.eval_buckets,

@@ -5,7 +5,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from tests.pipeline_runs import artifacts_of_type, executions_by_component, open_store, run_cli
 
-STOCK_COMPONENTS = ["CsvExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "Trainer",
+STOCK_COMPONENTS = ["FastExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "Trainer",
                     "Evaluator", "Pusher"]
 COMPLETE = metadata_store_pb2.Execution.COMPLETE
 CACHED = metadata_store_pb2.Execution.CACHED
