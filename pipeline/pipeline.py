@@ -13,6 +13,7 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
 from components.corrections.component import CorrectionsApplier, corrections_importer
+from components.fast_example_gen.component import FastExampleGen
 from components.label_consistency.component import CONSENSUS_FEATURE, LabelConsistencyGen
 from components.provenance.component import Provenance
 from pipeline.configs import Config, ConfigError, metadata_path  # noqa: F401 (used by local_runner)
@@ -73,15 +74,18 @@ def eval_config(config: Config, label_column):
 
 
 def example_gen(config: Config):
-    """Reads every CSV under [data] input_dir; the split hashes the id column, so it is stable as rows are added."""
+    """Reads every CSV (or, with the fast gen, Parquet) file under [data] input_dir; the split hashes the id column,
+    so it is stable as rows are added. [data] example_gen picks FastExampleGen or stock CsvExampleGen; both write
+    the same Examples in the same splits."""
     output_config = tfx.proto.Output(split_config=tfx.proto.SplitConfig(
         splits=[tfx.proto.SplitConfig.Split(name="train", hash_buckets=config.data.train_buckets),
                 tfx.proto.SplitConfig.Split(name="eval", hash_buckets=config.data.eval_buckets)],
         partition_feature_name=config.data.id_column))
     input_config = tfx.proto.Input(splits=[
         tfx.proto.Input.Split(name="single_split", pattern=config.data.file_pattern)])
-    return tfx.components.CsvExampleGen(input_base=_resolve(config.data.input_dir),
-                                        input_config=input_config, output_config=output_config)
+    component = FastExampleGen if config.data.example_gen == "fast" else tfx.components.CsvExampleGen
+    return component(input_base=_resolve(config.data.input_dir), input_config=input_config,
+                     output_config=output_config)
 
 
 def file_sha256(path, key):
