@@ -1,0 +1,3 @@
+"""Custom TFX components. Custom artifact types are imported here because Kubeflow's container entrypoint imports
+each one by its TYPE_NAME, which must therefore read `components.<Class>`."""
+from components.corrections.component import Corrections  # noqa: F401

@@ -119,6 +119,11 @@ class Graph:
         return {k: v for k, v in decoded.items() if v not in ("", None, [], {})}
 
 
+def _is_external(artifact):
+    """Imported (Importer) artifacts: their URI is the user's file, worth printing."""
+    return "is_external" in artifact.custom_properties and bool(decode(artifact.custom_properties["is_external"]))
+
+
 def _key(event):
     return event.path.steps[0].key if event.path.steps else ""
 
@@ -157,7 +162,7 @@ def upstream_lines(graph, artifact, key="", indent="", seen=None):
     seen.add(artifact.id)
     lines = [label + (f"  <- {_describe_execution(graph, execution)}" if execution else "")]
     detail = indent + "    "
-    if graph.type_name(artifact) in ("Corrections", "PushedModel"):
+    if graph.type_name(artifact) == "PushedModel" or _is_external(artifact):  # imported files, e.g. corrections
         lines.append(f"{detail}uri: {artifact.uri}")
     for name, value in _new_properties(graph, artifact, execution).items():
         lines.append(f"{detail}{name}: {_format_value(value)}")
@@ -307,7 +312,8 @@ def _accuracy(evaluation):
 def ledger(graph):
     """One dict per pipeline run, oldest first: the table behind 'improve the data with the code fixed'."""
     rows = []
-    for context in sorted(graph.store.get_contexts_by_type("pipeline_run"), key=lambda c: (c.create_time_since_epoch, c.id)):
+    runs = graph.store.get_contexts_by_type("pipeline_run")
+    for context in sorted(runs, key=lambda c: (c.create_time_since_epoch, c.id)):
         executions = _run_executions(graph, context)
         outputs = [(graph.component(e), key, a) for e in executions for key, a in graph.outputs(e)]
         examples = _training_examples(graph, executions)

@@ -11,6 +11,7 @@ import shutil
 import pandas as pd
 import pytest
 
+from components.corrections.component import Corrections
 from pipeline import lineage
 from pipeline.configs import ProvenanceConfig
 from tests.pipeline_runs import REPO, open_store, run_cli, write_config
@@ -135,7 +136,7 @@ def test_corrected_examples_link_to_the_data_and_the_corrections(corrected_run):
     (corrected,) = [a for a in graph.store.get_artifacts_by_type("Examples")
                     if graph.component(graph.producer(a)[0]) == "CorrectionsApplier"]
     parents = {key: graph.type_name(a) for key, a in graph.inputs(graph.producer(corrected)[0])}
-    assert parents == {"examples": "Examples", "schema": "Schema", "corrections": "Corrections"}
+    assert parents == {"examples": "Examples", "schema": "Schema", "corrections": Corrections.TYPE_NAME}
     (corrections_file,) = [a for _, a in graph.inputs(graph.producer(corrected)[0]) if _ == "corrections"]
     assert corrections_file.uri == str(root / "corrections.csv")
 

@@ -17,7 +17,7 @@ class Corrections(Artifact):
     """A CSV of reviewed labels: example_id, corrected_label, reviewer, reason (other columns are ignored).
 
     Its URI is the CSV file itself; the custom property `sha256` pins the content it had when imported."""
-    TYPE_NAME = "Corrections"
+    TYPE_NAME = "components.Corrections"  # importable by this name, as Kubeflow's container needs
 
 
 class CorrectionsApplierSpec(ComponentSpec):
