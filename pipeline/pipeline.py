@@ -12,10 +12,13 @@ import os
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
+from components.conflicts.component import Conflicts
+from components.label_consistency.component import AGREEMENT_FEATURE, CONSENSUS_FEATURE, LabelConsistencyGen
+from components.label_errors.component import LabelErrors
 from components.corrections.component import CorrectionsApplier, corrections_importer
 from components.fast_example_gen.component import FastExampleGen
-from components.label_consistency.component import CONSENSUS_FEATURE, LabelConsistencyGen
 from components.provenance.component import Provenance
+from components.review_queue.component import ReviewQueue
 from pipeline.configs import Config, ConfigError, metadata_path  # noqa: F401 (used by local_runner)
 
 
@@ -88,6 +91,36 @@ def example_gen(config: Config):
                      output_config=output_config)
 
 
+def conflicts(config: Config, examples):
+    """Groups of near-identical examples with different labels (components/conflicts). The columns label
+    consistency adds (consensus, agreement) derive from the labelers, so they are excluded like them (and, unlike
+    `exclude`, may be absent from the data)."""
+    c = config.conflicts
+    derived = [CONSENSUS_FEATURE, AGREEMENT_FEATURE] if label_consistency_enabled(config) else []
+    return Conflicts(examples=examples, id_column=config.data.id_column, label_column=config.labels.label_column,
+                     labeler_columns=config.labels.labeler_columns + derived,
+                     metadata_columns=config.labels.metadata_columns, exclude=c.exclude, tolerance=c.tolerance,
+                     relative=c.relative,
+                     absolute_tolerances=c.absolute_tolerances, relative_tolerances=c.relative_tolerances)
+
+
+def review_queue(config: Config, finders):
+    """One ranked CSV of every flagged example, from whichever finders ran: `finders` maps ReviewQueue's input
+    keys (label_consistency, conflicts, label_issues) to channels."""
+    return ReviewQueue(**finders, id_column=config.data.id_column, labeler_columns=config.labels.labeler_columns,
+                       metadata_columns=config.labels.metadata_columns)
+
+
+def label_errors(config: Config, examples, schema):
+    """Likely label errors by confident learning on out-of-sample K-fold probabilities (components/label_errors)."""
+    le = config.label_errors
+    return LabelErrors(examples=examples, schema=schema, id_column=config.data.id_column,
+                       label_column=config.labels.label_column,
+                       features=le.features or config.model.numeric_features,
+                       metadata_columns=config.labels.metadata_columns, folds=le.folds, model=le.model,
+                       seed=le.seed)
+
+
 def file_sha256(path, key):
     """SHA-256 of a local file the config names; computed when the pipeline is built, so the compiled pipeline
     pins the version it was built with (and a changed file changes the cache key)."""
@@ -149,11 +182,26 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
         components += [importer, applier]
         examples = applier.outputs["corrected_examples"]
 
+    finders = {}  # the flagged-example outputs the review queue merges, by ReviewQueue input key
     if label_consistency_enabled(config):
         consistency = label_consistency(config, examples, schema)
         components.append(consistency)
         examples = consistency.outputs["consensus_examples"]
         schema = consistency.outputs["consensus_schema"]
+        finders["label_consistency"] = consistency.outputs["label_consistency"]
+
+    # Reads `examples` as they stand here: after corrections and label consistency, when those ran.
+    if config.label_errors.enabled:
+        errors = label_errors(config, examples, schema)
+        components.append(errors)
+        finders["label_issues"] = errors.outputs["label_issues"]
+    if config.conflicts.enabled:
+        conflict_finder = conflicts(config, examples)
+        conflict_finder.add_upstream_node(validator)  # the agreed order: data checks first
+        components.append(conflict_finder)
+        finders["conflicts"] = conflict_finder.outputs["conflicts"]
+    if finders:
+        components.append(review_queue(config, finders))
 
     if not data_only:
         label = training_label(config)
