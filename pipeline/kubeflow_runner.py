@@ -51,7 +51,8 @@ def beam_args(config: Config):
     kf = config.kubeflow
     harness = ["--environment_type=DOCKER", f"--environment_config={kf.image}"]  # Beam workers run in our image
     profiles = {
-        "direct": config.beam_args,
+        # The local run's args, minus its --setup_file: that names this checkout, and the image installs the package.
+        "direct": lambda: [arg for arg in config.beam_args() if not arg.startswith("--setup_file=")],
         "dataflow": lambda: ["--runner=DataflowRunner", f"--project={kf.project}", f"--region={kf.region}",
                              f"--temp_location={kf.temp_location}", f"--sdk_container_image={kf.image}"],
         "flink": lambda: ["--runner=FlinkRunner", f"--flink_master={kf.flink_master}"] + harness,
