@@ -173,3 +173,29 @@ def test_unknown_values_single_class_and_lone_labels_are_reported(demo, tmp_path
     assert metrics["krippendorff_alpha"] is None and metrics["undefined"]
     assert metrics["gate"]["status"] == "warn"
     assert outputs["label_consistency"].get_string_custom_property("gate") == "warn"
+
+
+def test_long_form_gives_the_wide_figures_and_reports_duplicates(demo, demo_report, tmp_path):
+    examples, schema, _ = demo
+    frame = pd.read_csv(DEMO_CSV, dtype=str, keep_default_na=False)
+    long = frame.melt(id_vars=["example_id"], value_vars=LABELERS, var_name="labeler_id", value_name="label")
+    long = long[long["label"] != ""]
+    extra = pd.DataFrame([list(long.iloc[0]), ["no-such-example", "labeler_a", "Adelie"]], columns=long.columns)
+    pd.concat([long, extra]).to_csv(tmp_path / "long.csv", index=False)
+    outputs = run_executor(examples, schema, str(tmp_path / "out"), labelers=[],
+                           long_form_file=str(tmp_path / "long.csv"))
+    metrics = json.load(open(outputs["metrics"]))
+    _, wide = demo_report
+    for key in ("krippendorff_alpha", "fleiss_kappa", "hlp_estimate", "cohen_kappa", "per_class", "n_examples"):
+        assert metrics[key] == (wide[key] if isinstance(wide[key], dict) else pytest.approx(wide[key]))
+    problems = metrics["input_problems"]
+    assert problems["duplicate (example_id, labeler_id) rows"] == 1
+    assert problems["long-form rows whose example_id is not in the Examples"] == 1
+    assert "conflicting duplicates (that labeler's label treated as missing)" not in problems
+
+
+def test_long_form_header_is_checked(demo, tmp_path):
+    examples, schema, _ = demo
+    (tmp_path / "bad.csv").write_text("id,who,label\nx,a,Adelie\n")
+    with pytest.raises(executor.LabelConsistencyError, match="long_form_file .* header must be"):
+        run_executor(examples, schema, str(tmp_path / "out"), labelers=[], long_form_file=str(tmp_path / "bad.csv"))
