@@ -3,6 +3,10 @@ union of what the three finders flagged, ranked."""
 import csv
 import os
 
+from components.conflicts.component import LabelConflicts
+from components.label_consistency.component import LabelConsistency
+from components.label_errors.component import LabelIssues
+from components.review_queue.component import LabelReviewQueue
 from tests.pipeline_runs import REPO, artifacts_of_type, open_store
 
 
@@ -18,7 +22,7 @@ def only_artifact(store, type_name):
 
 def test_demo_conflicts_and_review_queue(demo_run):
     store = open_store(demo_run.metadata)
-    conflicts = only_artifact(store, "LabelConflicts")
+    conflicts = only_artifact(store, LabelConflicts.TYPE_NAME)
     rows = read_csv(conflicts.uri, "conflicts.csv")
     groups = {}
     for row in rows:
@@ -28,15 +32,15 @@ def test_demo_conflicts_and_review_queue(demo_run):
     assert conflicts.custom_properties["groups"].int_value == 3
     assert conflicts.custom_properties["examples_in_conflict"].int_value == 6
 
-    queue_artifact = only_artifact(store, "LabelReviewQueue")
+    queue_artifact = only_artifact(store, LabelReviewQueue.TYPE_NAME)
     queue = read_csv(queue_artifact.uri, "review_queue.csv")
     ids = [row["example_id"] for row in queue]
     assert len(ids) == len(set(ids))  # de-duplicated
     flagged = {
-        "label_consistency": {r["example_id"] for r in read_csv(only_artifact(store, "LabelConsistency").uri,
+        "label_consistency": {r["example_id"] for r in read_csv(only_artifact(store, LabelConsistency.TYPE_NAME).uri,
                                                                 "disagreements.csv")},
         "conflicts": {r["example_id"] for r in rows},
-        "label_errors": {r["example_id"] for r in read_csv(only_artifact(store, "LabelIssues").uri,
+        "label_errors": {r["example_id"] for r in read_csv(only_artifact(store, LabelIssues.TYPE_NAME).uri,
                                                            "label_issues.csv")},
     }
     assert set(ids) == set().union(*flagged.values())

@@ -12,7 +12,7 @@ from components.conflicts import executor
 class LabelConflicts(types.Artifact):
     """A folder with conflicts.csv (group_id, example_id, label, split, metadata and compared columns) and
     summary.json (counts, label pairs, compared and excluded columns)."""
-    TYPE_NAME = "LabelConflicts"
+    TYPE_NAME = "components.LabelConflicts"  # imports as the class: Kubeflow resolves types by name
 
 
 class ConflictsSpec(ComponentSpec):

@@ -18,7 +18,7 @@ from components.review_queue import executor
 class LabelReviewQueue(types.Artifact):
     """A folder with review_queue.csv (one row per flagged example, ranked) and summary.json (counts).
     Custom properties: rows, rows_from_<finder>, rows_with_several_signals."""
-    TYPE_NAME = "LabelReviewQueue"
+    TYPE_NAME = "components.LabelReviewQueue"  # imports as the class: Kubeflow resolves types by name
 
 
 class ReviewQueueSpec(ComponentSpec):
