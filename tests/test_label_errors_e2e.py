@@ -10,7 +10,7 @@ def test_label_errors_runs_in_the_demo_pipeline_and_finds_the_planted_flips(demo
     store = open_store(demo_run.metadata)
     assert "LabelErrors" in executions_by_component(store)
     assert "] LabelErrors done" in demo_run.result.stdout
-    (artifact,) = artifacts_of_type(store, "LabelIssues")
+    (artifact,) = artifacts_of_type(store, "components.LabelIssues")
     issues = pd.read_csv(os.path.join(artifact.uri, "label_issues.csv"))
     assert artifact.custom_properties["num_issues"].int_value == len(issues) > 0
     assert 0 < artifact.custom_properties["estimated_noise_rate"].double_value < 0.2

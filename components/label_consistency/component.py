@@ -21,7 +21,7 @@ AGREEMENT_FEATURE = executor.AGREEMENT_FEATURE
 class LabelConsistency(types.Artifact):
     """Inter-labeler agreement report. Custom properties: krippendorff_alpha, fleiss_kappa, hlp_estimate
     (floats, absent when undefined), classes_to_review (JSON list, worst first), gate (pass / warn / fail)."""
-    TYPE_NAME = "LabelConsistency"
+    TYPE_NAME = "components.LabelConsistency"  # importable by this name, as Kubeflow's container needs
 
 
 class LabelConsistencySpec(ComponentSpec):

@@ -13,7 +13,7 @@ class LabelIssues(types.Artifact):
     """A folder with label_issues.csv (flagged examples, worst first) and summary.json (dataset-level health).
 
     Custom properties: num_issues, num_analysed, estimated_noise_rate."""
-    TYPE_NAME = "LabelIssues"
+    TYPE_NAME = "components.LabelIssues"  # importable by this name, as Kubeflow's container needs
 
 
 class LabelErrorsSpec(types.ComponentSpec):
