@@ -2,8 +2,9 @@
 
 It knows nothing about the platform: the runner passes where outputs go, the Beam arguments and the metadata
 connection. Stages, in order:
-  data:     ExampleGen -> Provenance -> StatisticsGen -> SchemaGen (or ImportSchemaGen) -> ExampleValidator
-            -> the data-centric components (label consistency, conflicts, label errors, provenance, corrections)
+  data:     ExampleGen (FastExampleGen or CsvExampleGen) -> Provenance -> StatisticsGen -> SchemaGen (or
+            ImportSchemaGen) -> ExampleValidator -> CorrectionsApplier (with a corrections file) ->
+            LabelConsistency (with labelers) -> LabelErrors, Conflicts -> ReviewQueue
   training: Transform -> Trainer -> Evaluator (blessing threshold) -> Pusher (only when blessed)
 """
 import hashlib

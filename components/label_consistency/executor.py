@@ -18,13 +18,13 @@ import pyarrow.compute as pc
 import tensorflow as tf
 from absl import logging
 from tensorflow_metadata.proto.v0 import schema_pb2
-from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import io_utils, json_utils
 from tfx_bsl.public import tfxio
 
+from components.examples_io import carry_over
 from components.label_consistency import metrics as M
 from components.label_consistency import report
 
@@ -376,7 +376,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         out = artifact_utils.get_single_instance(output_dict["label_consistency"])
         out_examples = artifact_utils.get_single_instance(output_dict["consensus_examples"])
         out_schema = artifact_utils.get_single_instance(output_dict["consensus_schema"])
-        out_examples.split_names = artifact_utils.encode_split_names(splits)
+        carry_over(examples, out_examples)  # splits, payload format and provenance stay with the examples
         stats_path = os.path.join(out.uri, "label_stats.json")
         disagreements_path = os.path.join(out.uri, "disagreements.csv")
         print(f"LabelConsistency: {len(labelers)} labelers, classes {', '.join(classes)}, splits "
@@ -421,7 +421,6 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 problems.update(json.loads(f.read()))
         self._report(out, stats, classes, labelers, problems, exec_properties)
 
-        examples_utils.set_payload_format(out_examples, examples_utils.get_payload_format(examples))
         io_utils.write_pbtxt_file(os.path.join(out_schema.uri, "schema.pbtxt"), consensus_schema(schema, classes))
 
     def _source(self, examples, split, read_schema):
