@@ -19,7 +19,7 @@ from pipeline.inputs import InputError, check_inputs
 def cmd_run(args):
     config = load_config(args.config)
     files = check_inputs(config)
-    print(f"Input: {len(files)} CSV file(s) in {config.data.input_dir}", flush=True)
+    print(f"Input: {len(files)} file(s) in {config.data.input_dir}", flush=True)
     from pipeline import local_runner  # TensorFlow loads here, after the cheap checks passed
     try:
         paths = local_runner.run(config, data_only=args.data_only)
