@@ -115,7 +115,9 @@ def test_runs_ledger_shows_both_data_versions_and_the_corrections(corrected_run)
     root, config, fixed = corrected_run
     result = run_cli("runs", "--format", "json", "--config", config)
     assert result.returncode == 0, result.stderr
-    before, after = json.loads(result.stdout)[-2:]
+    *earlier, after = json.loads(result.stdout)
+    # The run before that trained a model; runs in between may be cached or data-only runs of the same data.
+    before = [row for row in earlier if row["model_id"] is not None][-1]
     assert before["corrections"] == 0 and after["corrections"] == len(fixed)
     assert after["data_version"] != before["data_version"]
     assert after["base_data_version"] == before["data_version"]
@@ -128,6 +130,7 @@ def test_runs_ledger_shows_both_data_versions_and_the_corrections(corrected_run)
     header, *rows = table.stdout.splitlines()
     assert header.split()[:3] == ["run", "id", "time"] and len(rows) >= 2
     assert after["data_version"] in rows[-1] and before["data_version"] in rows[-2]
+    assert not any(after["data_version"] in row for row in rows[:-1])
 
 
 def test_corrected_examples_link_to_the_data_and_the_corrections(corrected_run):
