@@ -9,11 +9,16 @@ its error, the path of the full log and exit status 1.
 import argparse
 import json
 import sys
+import warnings
 
 from pipeline import kubeflow_runner
 from pipeline.configs import ConfigError, load_config, metadata_path
 from pipeline import lineage
 from pipeline.inputs import InputError, check_inputs
+
+# Google client libraries warn at import about future Python and storage versions: nothing a CLI user can act on.
+warnings.filterwarnings("ignore", message="You are using a Python version", category=FutureWarning)
+warnings.filterwarnings("ignore", message="Support for google-cloud-storage", category=FutureWarning)
 
 
 def cmd_run(args):
