@@ -12,6 +12,10 @@ PROVENANCE_PROPERTIES = (
     "source_name", "source_uri", "owner", "collection_window", "instructions_file", "instructions_version",
     "labelers", "data_inventory", "input_files", "data_fingerprint", "data_version", "examples_per_split",
     "label_counts", "metadata_counts")
+# What components/corrections records: corrected labels are part of the data version that downstream Examples hold.
+CORRECTIONS_PROPERTIES = (
+    "base_data_version", "corrections_file", "corrections_version", "corrections_applied", "labels_changed",
+    "corrections_skipped_empty", "corrections_repeated", "corrections")
 
 
 def split_files_pattern(examples, split):
@@ -32,12 +36,13 @@ def feature_value(example, name):
 
 
 def carry_over(source, target):
-    """Copies splits, span, version and the ExampleGen and provenance custom properties from source to target."""
+    """Copies splits, span, version and the ExampleGen, provenance and corrections custom properties from source to
+    target."""
     target.split_names = source.split_names
     for name in ("span", "version"):
         if source.has_property(name):
             setattr(target, name, getattr(source, name))
     examples_utils.set_payload_format(target, examples_utils.get_payload_format(source))
-    for key in EXAMPLE_GEN_PROPERTIES + PROVENANCE_PROPERTIES:
+    for key in EXAMPLE_GEN_PROPERTIES + PROVENANCE_PROPERTIES + CORRECTIONS_PROPERTIES:
         if key in source.mlmd_artifact.custom_properties:
             target.mlmd_artifact.custom_properties[key].CopyFrom(source.mlmd_artifact.custom_properties[key])

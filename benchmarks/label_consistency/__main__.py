@@ -25,8 +25,9 @@ from tfx_bsl.coders import example_coder  # noqa: E402
 
 from components.label_consistency import executor  # noqa: E402
 from components.label_consistency.component import LabelConsistency  # noqa: E402
+from pipeline.configs import Config  # noqa: E402
 
-BEAM_ARGS = ["--runner=FnApiRunner", "--direct_running_mode=in_memory"]
+BEAM_ARGS = Config().beam_args()  # the local run's arguments, as in the pipeline
 CLASSES = np.array([b"Adelie", b"Chinstrap", b"Gentoo"])
 LABELERS = ["labeler_a", "labeler_b", "labeler_c"]
 

@@ -13,8 +13,9 @@ from tfx.components.example_gen.csv_example_gen import executor as csv_executor
 from tfx.types import standard_artifacts
 
 from components.fast_example_gen import executor as fast_executor
+from pipeline.configs import Config
 
-BEAM_ARGS = ["--runner=FnApiRunner", "--direct_running_mode=in_memory"]
+BEAM_ARGS = Config().beam_args()
 
 # Quoted commas and newlines, escaped quotes, empty and quoted-empty cells, unicode, CRLF line ends, ints written as
 # floats ("1.0"), a signed int, nan, an int beyond int64, a column mixing numbers and text, a column that is always
