@@ -4,7 +4,7 @@ The corrections CSV enters the pipeline as an artifact (`Corrections`, imported 
 Metadata links the corrected Examples to both the original Examples and the exact corrections file.
 """
 from tfx import types
-from tfx import v1 as tfx
+from tfx.dsl.components.common.importer import Importer
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.artifact import Artifact
@@ -52,5 +52,5 @@ def corrections_importer(path: str, sha256: str):
 
     The content hash is part of the imported artifact, so an edited file at the same path becomes a new artifact
     (and CorrectionsApplier re-runs) instead of the Importer reusing the old one."""
-    return tfx.dsl.Importer(source_uri=path, artifact_type=Corrections,
+    return Importer(source_uri=path, artifact_type=Corrections,
                             custom_properties={"sha256": sha256}).with_id("CorrectionsImporter")
