@@ -1,7 +1,18 @@
-"""Custom TFX components. Custom artifact types are imported here because Kubeflow's container entrypoint imports
-each one by its TYPE_NAME, which must therefore read `components.<Class>`."""
-from components.corrections.component import Corrections  # noqa: F401
-from components.conflicts.component import LabelConflicts  # noqa: F401
-from components.review_queue.component import LabelReviewQueue  # noqa: F401
-from components.label_consistency.component import LabelConsistency  # noqa: F401
-from components.label_errors.component import LabelIssues  # noqa: F401
+"""Custom TFX components. Kubeflow's container entrypoint imports each custom artifact type by its TYPE_NAME,
+`components.<Class>`, so each is reachable here; lazily, so that a Beam worker importing one component's DoFns
+(e.g. components.fast_example_gen.encode) does not import every component, TFX and TensorFlow with it."""
+import importlib
+
+_ARTIFACT_TYPES = {
+    "Corrections": "components.corrections.component",
+    "LabelConflicts": "components.conflicts.component",
+    "LabelReviewQueue": "components.review_queue.component",
+    "LabelConsistency": "components.label_consistency.component",
+    "LabelIssues": "components.label_errors.component",
+}
+
+
+def __getattr__(name):
+    if name in _ARTIFACT_TYPES:
+        return getattr(importlib.import_module(_ARTIFACT_TYPES[name]), name)
+    raise AttributeError(f"module 'components' has no attribute {name!r}")

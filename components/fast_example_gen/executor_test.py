@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 from google.protobuf import json_format
 from tfx import v1 as tfx
+from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 from tfx.components.example_gen.csv_example_gen import executor as csv_executor
 from tfx.types import standard_artifacts
 
@@ -34,18 +35,22 @@ NASTY_TYPES = {"id": pa.int64(), "name": pa.string(), "score": pa.float64(), "wh
                "mixed": pa.string(), "note": pa.string(), "nothing": pa.null(), "big": pa.string()}
 
 
-def run_example_gen(executor, input_dir, output_dir, pattern, partition_feature=""):
+def run_example_gen(executor, input_dir, output_dir, pattern, partition_feature="", input_splits=None):
+    """Runs `executor` with a 3:2 output split of the files matching `pattern`, or, given `input_splits` (split name
+    -> pattern), with those splits and no output split config."""
     examples = standard_artifacts.Examples()
     examples.uri = str(output_dir)
     split_config = tfx.proto.SplitConfig(splits=[tfx.proto.SplitConfig.Split(name="train", hash_buckets=3),
                                                  tfx.proto.SplitConfig.Split(name="eval", hash_buckets=2)])
     if partition_feature:
         split_config.partition_feature_name = partition_feature
+    input_config = tfx.proto.Input(splits=[tfx.proto.Input.Split(name=name, pattern=split_pattern) for name, split_pattern
+                                           in (input_splits or {"single_split": pattern}).items()])
+    output_config = tfx.proto.Output() if input_splits else tfx.proto.Output(split_config=split_config)
     executor.Do({}, {"examples": [examples]}, {
         "input_base": str(input_dir),
-        "input_config": json_format.MessageToJson(tfx.proto.Input(splits=[
-            tfx.proto.Input.Split(name="single_split", pattern=pattern)])),
-        "output_config": json_format.MessageToJson(tfx.proto.Output(split_config=split_config)),
+        "input_config": json_format.MessageToJson(input_config),
+        "output_config": json_format.MessageToJson(output_config),
     })
     return read_splits(output_dir)
 
@@ -90,6 +95,33 @@ def test_csv_examples_and_splits_equal_stock(stock_splits, nasty_dir, tmp_path, 
     got = run_example_gen(fast(chunk_bytes), nasty_dir, tmp_path, "*.csv", partition)
     assert sum(sum(c.values()) for c in expected.values()) == 6
     assert got == expected  # every Example byte for byte, in the same split
+
+
+class PerRowWrite(fast_executor.Executor):
+    Do = BaseExampleGenExecutor.Do
+
+
+def test_tfx_per_row_write_path_equals_stock(stock_splits, nasty_dir, tmp_path):
+    """GetInputSourceToExamplePTransform, TFX's extension point, under TFX's own Do (per-row split and write)."""
+    partition, expected = stock_splits
+    executor = PerRowWrite(PerRowWrite.Context(beam_pipeline_args=BEAM_ARGS))
+    assert run_example_gen(executor, nasty_dir, tmp_path, "*.csv", partition) == expected
+
+
+def test_many_files_and_chunks_and_input_splits_equal_stock(tmp_path):
+    """Three files per input split, each cut into several chunks: every shard is named by its own unit of work,
+    none overwrites another, and input splits map to output splits as stock maps them."""
+    for split in ("train", "eval"):
+        (tmp_path / "in" / split).mkdir(parents=True)
+        for part in range(3):
+            rows = [f"{split}-{part}-{i},{'x' * (i % 5)},{i / 7:.4f}" for i in range(25)]
+            (tmp_path / "in" / split / f"part-{part}.csv").write_text("id,s,v\n" + "\n".join(rows) + "\n")
+    splits = {"train": "train/*.csv", "eval": "eval/*.csv"}
+    expected = run_example_gen(stock(), tmp_path / "in", tmp_path / "stock", "", input_splits=splits)
+    got = run_example_gen(fast(chunk_bytes=100), tmp_path / "in", tmp_path / "fast", "", input_splits=splits)
+    assert {name: sum(c.values()) for name, c in got.items()} == {"Split-train": 75, "Split-eval": 75}
+    assert got == expected
+    assert len(glob.glob(str(tmp_path / "fast" / "Split-train" / "*.gz"))) >= 9  # several shards per file
 
 
 def test_nasty_csv_exercises_each_stock_rule(stock_splits):
