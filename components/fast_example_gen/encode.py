@@ -83,7 +83,6 @@ class RowGroup(NamedTuple):
     index: int  # as Chunk.index
 
 
-
 # --------------------------------------------------------------------------------------------------------------------
 # Files, through pyarrow's filesystems.
 
@@ -91,14 +90,14 @@ def _filesystem_path(path):
     return pafs.FileSystem.from_uri(path if "://" in path else os.path.abspath(path))
 
 
-def open_input(path):
+def _open_input(path):
     """A seekable file: CSV chunks and Parquet row groups need random access."""
     filesystem, file_path = _filesystem_path(path)
     return filesystem.open_input_file(file_path)
 
 
 def open_parquet(path):
-    return pq.ParquetFile(open_input(path))
+    return pq.ParquetFile(_open_input(path))
 
 
 _LENGTH, _CRC = struct.Struct("<Q"), struct.Struct("<I")
@@ -134,7 +133,7 @@ def write_tfrecords(path, records):
 # CSV chunking by quote parity.
 
 def _read_range(path, start, length):
-    with open_input(path) as f:
+    with _open_input(path) as f:
         return f.read_at(length, start)
 
 
@@ -182,7 +181,7 @@ def _chunk_records(chunk: Chunk):
     parity_at_end = (chunk.quote_parity + data.count(b'"')) % 2
     tail = b""
     if chunk.end < chunk.size:  # read on to the first even-parity newline at or after the range end
-        with open_input(chunk.path) as f:
+        with _open_input(chunk.path) as f:
             f.seek(chunk.end)
             pieces, parity = [], parity_at_end
             while True:
@@ -207,7 +206,7 @@ def _chunk_records(chunk: Chunk):
 
 def _raise_unterminated(chunk: Chunk):
     """Error path only: finds the line where the record with the unbalanced quote starts."""
-    with open_input(chunk.path) as f:
+    with _open_input(chunk.path) as f:
         data = f.read()
     pos, parity, record_start = 0, 0, 0
     while True:
