@@ -118,7 +118,8 @@ def main():
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--modes", default="in_memory,multi_processing")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--skip-stock", action="store_true", help="stock took 26 min (in_memory) and 16 min (multi_processing) at 1M rows here")
+    parser.add_argument("--skip-stock", action="store_true",
+                        help="stock took 26 min (in_memory) and 16 min (multi_processing) at 1M rows here")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="ingest_bench_") as root:
