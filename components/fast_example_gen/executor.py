@@ -104,7 +104,7 @@ def _parquet_plan(files):
 
 
 class _EncodeUnits(beam.PTransform):
-    """The files of one input split to _Shards: parallel over files, CSV byte ranges and Parquet row groups. With
+    """The files of one input split to Shards: parallel over files, CSV byte ranges and Parquet row groups. With
     `split_config`, rows go to the output splits it hashes them to; without, all go to `split_name`."""
 
     def __init__(self, input_base: str, split_pattern: str, chunk_bytes: int,
