@@ -53,4 +53,4 @@ def corrections_importer(path: str, sha256: str):
     The content hash is part of the imported artifact, so an edited file at the same path becomes a new artifact
     (and CorrectionsApplier re-runs) instead of the Importer reusing the old one."""
     return Importer(source_uri=path, artifact_type=Corrections,
-                            custom_properties={"sha256": sha256}).with_id("CorrectionsImporter")
+                    custom_properties={"sha256": sha256}).with_id("CorrectionsImporter")

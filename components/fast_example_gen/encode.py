@@ -172,13 +172,13 @@ def _even_newline(data, pos, parity):
 def _chunk_records(chunk: Chunk):
     """(bytes of the whole records this chunk owns, line number of their first line)."""
     data = _read_range(chunk.path, chunk.start, chunk.end - chunk.start)
+    parity_at_end = (chunk.quote_parity + data.count(b'"')) % 2
     first_nl = _even_newline(data, 0, chunk.quote_parity)
     if first_nl < 0:
-        if chunk.end >= chunk.size and (chunk.quote_parity + data.count(b'"')) % 2:
+        if chunk.end >= chunk.size and parity_at_end:
             _raise_unterminated(chunk)
         return b"", chunk.line
     begin = first_nl + 1
-    parity_at_end = (chunk.quote_parity + data.count(b'"')) % 2
     tail = b""
     if chunk.end < chunk.size:  # read on to the first even-parity newline at or after the range end
         with _open_input(chunk.path) as f:

@@ -93,7 +93,7 @@ def gate_message(status, reasons, metrics, summary_path):
 
 def summary_markdown(metrics, status, reasons, consensus_method):
     """A readable report: headline figures, per-class table, labelers, pairs, bad input."""
-    lines = [f"# Label consistency", "",
+    lines = ["# Label consistency", "",
              f"Gate: **{status}**" + (": " + "; ".join(reasons) if reasons else ""), "",
              f"- examples: {metrics['n_examples']}, labelers: {metrics['n_labelers']}, "
              f"examples with fewer than two labels (left out of pairwise figures): "
