@@ -5,12 +5,10 @@ through, so memory does not grow with the number of examples. What only the data
 labels never seen when the schema has no label domain) is checked after the pass, and the run fails listing every
 problem; a failed execution publishes nothing.
 """
-import csv
 import hashlib
-import io
 import json
 import os
-from dataclasses import dataclass
+from collections import Counter
 
 import apache_beam as beam
 import tensorflow as tf
@@ -21,83 +19,10 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
+from components.corrections.parse import CorrectionsError, check_ids, decode, fail, parse_corrections
 from components.examples_io import carry_over, feature_value, split_files_pattern
 
-REQUIRED_COLUMNS = ("example_id", "corrected_label", "reviewer", "reason")
 MAX_LISTED = 100  # the `corrections` custom property lists at most this many changes
-MAX_PROBLEMS_SHOWN = 20
-
-
-class CorrectionsError(ValueError):
-    """A corrections file the user must fix; the message names the file, the lines and what is wrong."""
-
-
-@dataclass(frozen=True)
-class Correction:
-    label: str
-    reviewer: str
-    reason: str
-    line: int
-
-
-def _fail(path, problems):
-    shown = problems[:MAX_PROBLEMS_SHOWN]
-    more = f"\n  ... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
-    raise CorrectionsError(f"corrections file {path} ([labels] corrections_file) has {len(problems)} problem(s):\n  "
-                           + "\n  ".join(shown) + more)
-
-
-def parse_corrections(path, text, allowed_labels=None, integer_labels=False):
-    """(corrections {example_id: Correction}, rows skipped because corrected_label is empty, repeated rows).
-
-    Extra columns are ignored, so a filled-in review queue is a valid corrections file. Repeating the same
-    correction is allowed; two different labels for one example are not."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise CorrectionsError(f"corrections file {path} lacks column(s) {', '.join(missing)}; it needs "
-                               f"{', '.join(REQUIRED_COLUMNS)} (other columns are ignored); its header is "
-                               f"{', '.join(reader.fieldnames or []) or '(empty)'}")
-    corrections, problems, skipped, repeated = {}, [], 0, 0
-    for row in reader:
-        line = reader.line_num
-        example_id = (row["example_id"] or "").strip()
-        label = (row["corrected_label"] or "").strip()
-        reviewer = (row["reviewer"] or "").strip()
-        if not label:
-            skipped += 1
-            continue
-        if not example_id:
-            problems.append(f"line {line}: corrected_label {label!r} but no example_id")
-            continue
-        if not reviewer:
-            problems.append(f"line {line}: example {example_id}: no reviewer; every correction needs who made it")
-        if allowed_labels is not None and label not in allowed_labels:
-            problems.append(f"line {line}: example {example_id}: label {label!r} is not in the schema's labels "
-                            f"({', '.join(sorted(allowed_labels))})")
-        if integer_labels and not _is_int(label):
-            problems.append(f"line {line}: example {example_id}: label {label!r} is not an integer, as the "
-                            f"schema's label feature is")
-        correction = Correction(label, reviewer, (row["reason"] or "").strip(), line)
-        earlier = corrections.get(example_id)
-        if earlier is None:
-            corrections[example_id] = correction
-        elif earlier.label != label:
-            problems.append(f"line {line}: example {example_id} corrected to {label!r}, but line {earlier.line} "
-                            f"corrects it to {earlier.label!r}; keep one")
-        else:
-            repeated += 1
-    if problems:
-        _fail(path, problems)
-    return corrections, skipped, repeated
-
-
-def _is_int(text):
-    try:
-        int(text)
-        return True
-    except ValueError:
-        return False
 
 
 def label_domain(schema, label_column):
@@ -168,22 +93,21 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             raise CorrectionsError(f"corrections file {path} changed after the pipeline was built; run it again")
         schema = io_utils.SchemaReader().read(io_utils.get_only_uri_in_dir(schema_artifact.uri))
         allowed, integer_labels = label_domain(schema, label_column)
-        corrections, skipped, repeated = parse_corrections(path, raw.decode("utf-8-sig"), allowed, integer_labels)
+        corrections, skipped, repeated = parse_corrections(path, decode(path, raw), allowed, integer_labels)
         logging.info("CorrectionsApplier: %d correction(s) from %s, %d row(s) without a corrected_label skipped",
                      len(corrections), path, skipped)
 
         carry_over(source, target)
-        matched, observed, new_counts = self._rewrite(source, target, corrections, id_column, label_column,
-                                                      integer_labels)
-        problems = [f"line {c.line}: example_id {i!r} is not in the examples ([data] id_column {id_column!r})"
-                    for i, c in sorted(corrections.items(), key=lambda ic: ic[1].line) if i not in matched]
+        matched, matched_counts, observed, new_counts = self._rewrite(source, target, corrections, id_column,
+                                                                      label_column, integer_labels)
+        problems = check_ids(path, corrections, matched_counts)
         if allowed is None and not integer_labels:
             problems += [f"line {c.line}: example {i}: label {c.label!r} never occurs in the data (labels: "
                          f"{', '.join(sorted(observed))}) and the schema has no label domain to allow it"
                          for i, c in sorted(corrections.items(), key=lambda ic: ic[1].line)
                          if c.label not in observed]
         if problems:
-            _fail(path, problems)
+            fail(path, problems)
 
         changes = [{"example_id": i, "from": matched[i], "to": c.label, "reviewer": c.reviewer, "reason": c.reason}
                    for i, c in sorted(corrections.items()) if matched[i] != c.label]
@@ -205,8 +129,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                      len(corrections), len(changes), fingerprint[:12])
 
     def _rewrite(self, source, target, corrections, id_column, label_column, integer_labels):
-        """Writes every split with corrected labels; returns ({id: old label} of corrected examples, the set of
-        labels in the data before correction, {label: count} after correction)."""
+        """Writes every split with corrected labels; returns ({id: old label} of corrected examples, {id: number
+        of examples with it} of those, the set of labels in the data before correction, {label: count} after
+        correction)."""
         side = {i: c.label for i, c in corrections.items()}
         tmp = self._get_tmp_dir()
         with self._make_beam_pipeline() as p:
@@ -232,10 +157,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             _ = (new_labels | "AllNewLabels" >> beam.Flatten() | beam.Filter(lambda x: x is not None)
                  | beam.combiners.Count.PerElement() | "CountsJson" >> beam.Map(json.dumps)
                  | "WriteCounts" >> beam.io.WriteToText(os.path.join(tmp, "counts"), shard_name_template=""))
-        matched_ids = dict(_read_json_lines(os.path.join(tmp, "matched")))
+        matched_pairs = _read_json_lines(os.path.join(tmp, "matched"))
         observed = set(_read_json_lines(os.path.join(tmp, "labels")))
         counts = dict(_read_json_lines(os.path.join(tmp, "counts")))
-        return matched_ids, observed, counts
+        return dict(matched_pairs), Counter(i for i, _ in matched_pairs), observed, counts
 
 
 def _read_json_lines(path):
