@@ -13,7 +13,7 @@ import warnings
 
 from pipeline import kubeflow_runner
 from pipeline.configs import ConfigError, load_config, metadata_path
-from pipeline import lineage
+from pipeline import lineage, mlmd_graph
 from pipeline.inputs import InputError, check_inputs
 
 # Google client libraries warn at import about future Python and storage versions: nothing a CLI user can act on.
@@ -57,7 +57,7 @@ def cmd_compile(args):
 
 
 def _graph(args):
-    return lineage.Graph(lineage.open_store(metadata_path(load_config(args.config))))
+    return mlmd_graph.Graph(mlmd_graph.open_store(metadata_path(load_config(args.config))))
 
 
 def cmd_lineage(args):
@@ -69,8 +69,9 @@ def cmd_lineage(args):
 
 def cmd_runs(args):
     """The ledger: one row per pipeline run."""
-    rows = lineage.ledger(_graph(args))
-    print(json.dumps(rows, indent=2) if args.format == "json" else lineage.format_ledger(rows))
+    from pipeline import ledger  # reads component and metric names from the components: TensorFlow loads here
+    rows = ledger.ledger(_graph(args))
+    print(json.dumps(rows, indent=2) if args.format == "json" else ledger.format_ledger(rows))
     return 0
 
 
@@ -104,7 +105,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ConfigError, InputError, lineage.LineageError) as e:
+    except (ConfigError, InputError, mlmd_graph.LineageError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

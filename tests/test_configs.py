@@ -51,6 +51,64 @@ def test_missing_and_malformed_files(tmp_path):
         load_config(str(bad))
 
 
-def test_validate_returns_the_config():
+def _set(config, dotted, value):
+    section, key = dotted.split(".")
+    setattr(getattr(config, section), key, value)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"data.example_gen": "spark"}, "[data] example_gen must be one of fast, csv, got 'spark'"),
+    ({"data.example_gen": "csv", "data.file_pattern": "*.parquet"}, 'only example_gen = "fast" reads'),
+    ({"data.eval_buckets": 0}, "[data] eval_buckets must be at least 1, got 0"),
+    ({"pipeline.beam_workers": 0}, "[pipeline] beam_workers must be at least 1, got 0"),
+    ({"model.numeric_features": [], "model.categorical_features": []},
+     "[model] needs at least one of numeric_features, categorical_features"),
+    ({"data.id_column": ""}, "[data] id_column must not be empty"),
+    ({"label_consistency.on_low_agreement": "stop"},
+     "[label_consistency] on_low_agreement must be one of warn, fail, got 'stop'"),
+    ({"label_consistency.train_on": "votes"}, "[label_consistency] train_on must be one of label, consensus"),
+    ({"label_consistency.min_class_agreement": 1.5},
+     "[label_consistency] min_class_agreement is a Krippendorff's alpha bar and must be between -1 and 1, got 1.5"),
+    ({"conflicts.absolute_tolerances": {"x": 1.0}, "conflicts.relative_tolerances": {"x": 0.1}},
+     "[conflicts] absolute_tolerances and relative_tolerances both name x"),
+    ({"conflicts.tolerance": -0.1}, "[conflicts] tolerance must be at least 0, got -0.1"),
+    ({"conflicts.relative": True, "conflicts.tolerance": 1.0},
+     "[conflicts] tolerance is a relative tolerance and must be below 1, got 1.0"),
+    ({"conflicts.relative_tolerances": {"mass": 2.0}},
+     "[conflicts] mass is a relative tolerance and must be below 1"),
+    ({"label_errors.folds": 1}, "[label_errors] folds must be at least 2, got 1"),
+    ({"kubeflow.beam_profile": "samza"}, "[kubeflow] beam_profile must be one of direct, dataflow, flink, spark"),
+])
+def test_validate_rejects_well_typed_but_wrong_values(changes, message):
+    """What the type check cannot catch, validate() does, naming the source and the key; the same config with
+    only that change undone is valid."""
     config = Config()
-    assert config.validate() is config
+    for dotted, value in changes.items():
+        _set(config, dotted, value)
+    with pytest.raises(ConfigError) as error:
+        config.validate("team.toml")
+    assert str(error.value).startswith("team.toml: ") and message in str(error.value)
+    with pytest.raises(ConfigError, match="^the configuration: "):
+        config.validate()  # the default source name when no file is involved
+    for dotted in changes:
+        section, key = dotted.split(".")
+        _set(config, dotted, getattr(getattr(Config(), section), key))
+    assert config.validate("team.toml") is config
+
+
+@pytest.mark.parametrize("changes", [
+    {"label_consistency.min_agreement": -1.0, "label_consistency.min_class_agreement": 1.0},  # the bounds of alpha
+    {"conflicts.relative": True, "conflicts.tolerance": 0.99},
+    {"conflicts.tolerance": 0.0, "conflicts.absolute_tolerances": {"x": 0.0}},  # exact match
+    {"model.numeric_features": [], "model.categorical_features": ["island"]},
+    {"data.example_gen": "fast", "data.file_pattern": "*.parquet"},
+    {"label_errors.folds": 2, "pipeline.beam_workers": 1},
+])
+def test_validate_accepts_the_edges_of_what_is_allowed(changes):
+    config = Config()
+    for dotted, value in changes.items():
+        _set(config, dotted, value)
+    assert config.validate("team.toml") is config
+    for dotted, value in changes.items():  # validate() checks, it does not rewrite
+        section, key = dotted.split(".")
+        assert getattr(getattr(config, section), key) == value

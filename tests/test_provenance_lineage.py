@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from components.corrections.component import Corrections
-from pipeline import lineage
+from pipeline import mlmd_graph
 from pipeline.configs import ProvenanceConfig
 from tests.pipeline_runs import REPO, open_store, run_cli, write_config
 
@@ -47,8 +47,8 @@ def _upstream_components(graph, artifact):
 
 
 def test_provenance_is_recorded_on_the_examples(demo_run):
-    graph = lineage.Graph(open_store(demo_run.metadata))
-    props = {k: lineage.decode(v) for k, v in _provenance_examples(graph).custom_properties.items()}
+    graph = mlmd_graph.Graph(open_store(demo_run.metadata))
+    props = {k: mlmd_graph.decode(v) for k, v in _provenance_examples(graph).custom_properties.items()}
     defaults = ProvenanceConfig()
     frame = pd.read_csv(os.path.join(DEMO, "penguins.csv"), keep_default_na=False)
 
@@ -65,9 +65,9 @@ def test_provenance_is_recorded_on_the_examples(demo_run):
 
 
 def test_lineage_reaches_the_source_from_the_pushed_model(demo_run):
-    graph = lineage.Graph(open_store(demo_run.metadata))
+    graph = mlmd_graph.Graph(open_store(demo_run.metadata))
     (pushed,) = [a for a in graph.store.get_artifacts_by_type("PushedModel")
-                 if lineage.decode(a.custom_properties["pushed"])][:1]
+                 if mlmd_graph.decode(a.custom_properties["pushed"])][:1]
     ((_, raw_examples),) = graph.inputs(graph.producer(_provenance_examples(graph))[0])
     example_gen = graph.component(graph.producer(raw_examples)[0])  # CsvExampleGen, or whichever reads the CSV
     assert {"Pusher", "Trainer", "Transform", "Provenance", example_gen} <= _upstream_components(graph, pushed)
@@ -135,7 +135,7 @@ def test_runs_ledger_shows_both_data_versions_and_the_corrections(corrected_run)
 
 def test_corrected_examples_link_to_the_data_and_the_corrections(corrected_run):
     root, config, fixed = corrected_run
-    graph = lineage.Graph(open_store(str(root / "metadata.sqlite")))
+    graph = mlmd_graph.Graph(open_store(str(root / "metadata.sqlite")))
     (corrected,) = [a for a in graph.store.get_artifacts_by_type("Examples")
                     if graph.component(graph.producer(a)[0]) == "CorrectionsApplier"]
     parents = {key: graph.type_name(a) for key, a in graph.inputs(graph.producer(corrected)[0])}
@@ -148,7 +148,7 @@ def test_corrected_examples_link_to_the_data_and_the_corrections(corrected_run):
     assert "<- CorrectionsApplier" in model_report.stdout and "corrections_applied: 3" in model_report.stdout
     assert f"uri: {root / 'corrections.csv'}" in model_report.stdout
 
-    version = lineage.decode(corrected.custom_properties["data_version"])
+    version = mlmd_graph.decode(corrected.custom_properties["data_version"])
     data_report = run_cli("lineage", "--data", version, "--config", config)
     assert data_report.returncode == 0, data_report.stderr
     newest_model = max(graph.store.get_artifacts_by_type("Model"), key=lambda a: a.id)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 from tfx.types import standard_artifacts
 from tfx.utils import io_utils, json_utils
 
@@ -85,8 +86,34 @@ def test_demo_figures_match_reference_implementations(demo_report):
         assert result["value"] == pytest.approx(cohen_kappa_score(both[a], both[b]))
     assert metrics["fleiss_n_examples"] == int(labels.notna().all(axis=1).sum())
     assert metrics["n_examples_fewer_than_two_labels"] == int((labels.notna().sum(axis=1) < 2).sum())
-    for key in ("per_class", "labelers", "hlp_estimate", "classes_to_review", "fleiss_kappa"):
-        assert metrics[key] is not None
+    complete = codes.dropna().astype(int).to_numpy()  # Fleiss' kappa needs every labeler on each example
+    assert metrics["fleiss_kappa"] == pytest.approx(fleiss_kappa(aggregate_raters(complete, n_cat=3)[0]))
+    hlp_pairs, hlp_agree = 0, 0  # ordered pairs of labels from different labelers on one example
+    for votes in labels.itertuples(index=False):
+        given = [v for v in votes if isinstance(v, str)]
+        hlp_pairs += len(given) * (len(given) - 1)
+        hlp_agree += sum(a == b for i, a in enumerate(given) for j, b in enumerate(given) if i != j)
+    assert metrics["hlp_estimate"] == pytest.approx(hlp_agree / hlp_pairs)
+    class_alpha = {}
+    for name, code in {"Adelie": 0, "Chinstrap": 1, "Gentoo": 2}.items():
+        one_vs_rest = (codes == code).astype(float).where(codes.notna())
+        class_alpha[name] = krippendorff.alpha(reliability_data=one_vs_rest.T.to_numpy(float),
+                                               level_of_measurement="nominal")
+        assert metrics["per_class"][name]["krippendorff_alpha"] == pytest.approx(class_alpha[name])
+    assert metrics["class_ranking"] == sorted(class_alpha, key=class_alpha.get)
+    assert metrics["classes_to_review"] == [c for c in metrics["class_ranking"] if class_alpha[c] < 0.667]
+    for labeler in LABELERS:  # each labeler against the majority of the other two (a tie or no label: undecided)
+        others = labels.drop(columns=labeler)
+        compared = agreed = 0
+        for own, (_, votes) in zip(labels[labeler], others.iterrows()):
+            counts = votes.dropna().value_counts()
+            if pd.isna(own) or counts.empty or (counts == counts.max()).sum() > 1:
+                continue
+            compared += 1
+            agreed += own == counts.idxmax()
+        report = metrics["labelers"][labeler]
+        assert report["n_labels"] == labels[labeler].notna().sum() and report["n_compared"] == compared
+        assert report["agreement_with_consensus"] == pytest.approx(agreed / compared)
     # The demo's labeler_b calls many Chinstraps Adelie (data/make_demo.py): Chinstrap must come out worst.
     assert metrics["class_ranking"][0] == "Chinstrap" and "Chinstrap" in metrics["classes_to_review"]
     assert metrics["per_class"]["Chinstrap"]["support"] == int((labels == "Chinstrap").sum().sum())

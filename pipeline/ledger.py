@@ -1,0 +1,151 @@
+"""The runs ledger: one row per pipeline run, the table behind 'improve the data with the code fixed'.
+
+A row is built from `COLUMNS`, a list of `Column`s, each with its key (in `runs --format json`), its title in the
+table (None: JSON only), how to read its value from a `Run`, and how to print it. Adding a column is one entry
+there; the property names it reads are constants of the component that sets them.
+"""
+import dataclasses
+from typing import Any, Callable, Optional
+
+from tfx.components.evaluator.constants import ARTIFACT_PROPERTY_BLESSED_KEY
+from tfx.types import standard_artifacts, standard_component_specs
+
+from components.corrections.component import BASE_DATA_VERSION, CORRECTIONS_APPLIED
+from components.label_consistency.component import KRIPPENDORFF_ALPHA
+from components.provenance.component import DATA_VERSION, INSTRUCTIONS_VERSION
+from pipeline.mlmd_graph import CACHED, decode, format_time
+from pipeline.pipeline import ACCURACY_METRIC
+
+PUSHED = "pushed"  # what TFX's Pusher sets on its PushedModel (tfx/components/pusher/executor.py, not exported)
+
+
+class Run:
+    """One pipeline run's executions and outputs, with the look-ups the columns need."""
+
+    def __init__(self, graph, context):
+        self.graph, self.context = graph, context
+        self.executions = sorted(graph.store.get_executions_by_context(context.id), key=lambda e: e.id)
+        self.outputs = [a for e in self.executions for _, a in graph.outputs(e)]
+        examples = _training_examples(graph, self.executions)
+        self.examples = examples
+        self.example_properties = {k: decode(v) for k, v in examples.custom_properties.items()} if examples else {}
+
+    def newest(self, type_name):
+        """The run's last output of an artifact type, or None."""
+        found = [a for a in self.outputs if self.graph.type_name(a) == type_name]
+        return found[-1] if found else None
+
+    def newest_property(self, key):
+        """The value of custom property `key` on the run's last output that has it, or None."""
+        found = [decode(a.custom_properties[key]) for a in self.outputs if key in a.custom_properties]
+        return found[-1] if found else None
+
+    def flag(self, type_name, key):
+        """A 0/1 custom property of the run's last output of `type_name` as a bool, or None."""
+        artifact = self.newest(type_name)
+        return bool(decode(artifact.custom_properties[key])) if artifact else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    key: str
+    title: Optional[str]  # None: in the JSON rows only
+    value: Callable[[Run], Any]
+    text: Callable[[Any, dict], str] = lambda value, row: str(value)
+
+
+def _three_digits(value, row):
+    return f"{value:.3f}"
+
+
+COLUMNS = [
+    Column("run_id", "run id", lambda run: run.context.name),
+    Column("time", "time", lambda run: format_time(run.context.create_time_since_epoch)),
+    Column("data_version", "data version", lambda run: run.example_properties.get(DATA_VERSION)),
+    Column("base_data_version", None, lambda run: run.example_properties.get(BASE_DATA_VERSION)),
+    Column("instructions_version", "instructions",
+           lambda run: (run.example_properties.get(INSTRUCTIONS_VERSION) or "")[:12] or None),
+    Column("corrections", "corrections",
+           lambda run: run.example_properties.get(CORRECTIONS_APPLIED, 0) if run.examples else None),
+    Column("labeler_agreement", "labeler alpha", lambda run: run.newest_property(KRIPPENDORFF_ALPHA),
+           _three_digits),
+    Column("accuracy", "accuracy", lambda run: _accuracy(run.newest(standard_artifacts.ModelEvaluation.TYPE_NAME)),
+           _three_digits),
+    Column("blessed", "blessed",
+           lambda run: run.flag(standard_artifacts.ModelBlessing.TYPE_NAME, ARTIFACT_PROPERTY_BLESSED_KEY)),
+    Column("pushed", None, lambda run: run.flag(standard_artifacts.PushedModel.TYPE_NAME, PUSHED)),
+    Column("model_id", "model", lambda run: getattr(run.newest(standard_artifacts.Model.TYPE_NAME), "id", None),
+           lambda value, row: f"#{value}"),
+    Column("executions", None, lambda run: len(run.executions)),
+    Column("cached", "cached",
+           lambda run: sum(e.last_known_state == CACHED for e in run.executions),
+           lambda value, row: f"{value}/{row['executions']}"),
+]
+
+
+def _versioned(graph, examples):
+    """The nearest Examples at or above `examples` that carry a data version (components that derive Examples
+    without carrying provenance over sit between it and the training stage)."""
+    frontier = [examples]
+    while frontier:
+        artifact = frontier.pop(0)
+        if DATA_VERSION in artifact.custom_properties:
+            return artifact
+        execution, _ = graph.producer(artifact)
+        if execution is not None:
+            frontier += [a for _, a in graph.inputs(execution)
+                         if graph.type_name(a) == standard_artifacts.Examples.TYPE_NAME]
+    return None
+
+
+def _training_examples(graph, executions):
+    """The versioned Examples the run trained on (above Transform's input), or for a data-only run the newest
+    versioned Examples it made or reused."""
+    for execution in executions:
+        outputs = [graph.type_name(a) for _, a in graph.outputs(execution)]
+        if standard_artifacts.TransformGraph.TYPE_NAME in outputs:
+            for key, artifact in graph.inputs(execution):
+                if key == standard_component_specs.EXAMPLES_KEY:
+                    return _versioned(graph, artifact)
+    candidates = [a for e in executions for _, a in graph.outputs(e)
+                  if graph.type_name(a) == standard_artifacts.Examples.TYPE_NAME
+                  and DATA_VERSION in a.custom_properties]
+    return max(candidates, key=lambda a: a.id) if candidates else None
+
+
+def _accuracy(evaluation):
+    """Overall accuracy from the Evaluator's output files (TFMA does not put metrics in MLMD)."""
+    if evaluation is None:
+        return None
+    import tensorflow_model_analysis as tfma  # heavy; only when a run has an evaluation
+    for metrics in tfma.load_metrics(evaluation.uri):
+        if metrics.slice_key.single_slice_keys:
+            continue
+        for entry in metrics.metric_keys_and_values:
+            if entry.key.name == ACCURACY_METRIC:
+                return entry.value.double_value.value
+    return None
+
+
+def ledger(graph):
+    """One dict per pipeline run (keys: the COLUMNS' keys), oldest first."""
+    contexts = graph.store.get_contexts_by_type("pipeline_run")
+    runs = [Run(graph, c) for c in sorted(contexts, key=lambda c: (c.create_time_since_epoch, c.id))]
+    return [{column.key: column.value(run) for column in COLUMNS} for run in runs]
+
+
+def format_ledger(rows):
+    """The ledger as an aligned text table of the columns that have a title."""
+    shown = [column for column in COLUMNS if column.title]
+
+    def cell(row, column):
+        value = row[column.key]
+        if value is None:
+            return "-"
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return column.text(value, row)
+
+    table = [[column.title for column in shown]] + [[cell(row, column) for column in shown] for row in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(shown))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table)
