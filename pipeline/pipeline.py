@@ -61,6 +61,9 @@ def model_custom_config(config: Config):
             "learning_rate": m.learning_rate, "hidden_units": m.hidden_units}
 
 
+ACCURACY_METRIC = "sparse_categorical_accuracy"  # TFMA's name for SparseCategoricalAccuracy; the ledger reads it
+
+
 def eval_config(config: Config, label_column):
     """TFMA config: accuracy overall and per metadata column, and the bar a model must clear to be blessed."""
     return tfma.EvalConfig(

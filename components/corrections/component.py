@@ -10,7 +10,24 @@ from tfx.types import standard_artifacts
 from tfx.types.artifact import Artifact
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-from components.corrections import executor
+# Contract: the corrections CSV's columns, and the custom properties set on the corrected Examples (on top of the
+# provenance ones it updates: data_version, data_fingerprint, label_counts). components/examples_io.py carries every
+# one over to derived Examples; pipeline/ledger.py reads some. Defined before the executor is imported, which
+# imports them from here.
+CORRECTIONS_COLUMNS = ("example_id", "corrected_label", "reviewer", "reason")  # other columns are ignored
+BASE_DATA_VERSION = "base_data_version"
+CORRECTIONS_FILE = "corrections_file"
+CORRECTIONS_VERSION = "corrections_version"
+CORRECTIONS_APPLIED = "corrections_applied"
+LABELS_CHANGED = "labels_changed"
+CORRECTIONS_SKIPPED_EMPTY = "corrections_skipped_empty"
+CORRECTIONS_REPEATED = "corrections_repeated"
+CORRECTIONS_LISTED = "corrections"  # JSON list of the first changes
+CORRECTIONS_PROPERTIES = (BASE_DATA_VERSION, CORRECTIONS_FILE, CORRECTIONS_VERSION, CORRECTIONS_APPLIED,
+                          LABELS_CHANGED, CORRECTIONS_SKIPPED_EMPTY, CORRECTIONS_REPEATED, CORRECTIONS_LISTED)
+SHA256 = "sha256"  # custom property of the imported Corrections artifact
+
+from components.corrections import executor  # noqa: E402
 
 
 class Corrections(Artifact):

@@ -16,6 +16,7 @@ from components.label_consistency import executor
 
 CONSENSUS_FEATURE = executor.CONSENSUS_FEATURE
 AGREEMENT_FEATURE = executor.AGREEMENT_FEATURE
+KRIPPENDORFF_ALPHA = "krippendorff_alpha"  # custom property of the LabelConsistency artifact
 
 
 class LabelConsistency(types.Artifact):
