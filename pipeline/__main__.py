@@ -14,7 +14,7 @@ import warnings
 from pipeline import kubeflow_runner
 from pipeline.configs import ConfigError, load_config, metadata_path
 from pipeline import lineage, mlmd_graph
-from pipeline.inputs import InputError, check_inputs
+from pipeline.inputs import InputError, check_inputs, check_output_dir
 
 # Google client libraries warn at import about future Python and storage versions: nothing a CLI user can act on.
 warnings.filterwarnings("ignore", message="You are using a Python version", category=FutureWarning)
@@ -23,17 +23,21 @@ warnings.filterwarnings("ignore", message="Support for google-cloud-storage", ca
 
 def cmd_run(args):
     config = load_config(args.config)
-    files = check_inputs(config)
-    print(f"Input: {len(files)} file(s) in {config.data.input_dir}", flush=True)
+    checked = check_inputs(config, data_only=args.data_only)
+    check_output_dir(config)
+    rows = f", {checked.rows} rows" if checked.files else ""
+    print(f"Input: {len(checked.files)} file(s){rows} in {config.data.input_dir}", flush=True)
+    for note in checked.notes:
+        print(note, flush=True)
     from pipeline import local_runner  # TensorFlow loads here, after the cheap checks passed
     try:
         paths = local_runner.run(config, data_only=args.data_only)
     except ConfigError:  # a file the config names, read as the pipeline is built
         raise
-    except Exception as e:  # a component failed: show its error, not the orchestrator's traceback
-        print(f"\nPipeline failed: {type(e).__name__}: {e}\nFull log: the newest file in "
-              f"{config.pipeline.output_dir}/logs/", file=sys.stderr)
-        return 1
+    except local_runner.PipelineFailed as failed:  # show the component's error, not the orchestrator's traceback
+        error = failed.__cause__
+        print(f"\nPipeline failed: {type(error).__name__}: {error}\nFull log: {failed.log_path}", file=sys.stderr)
+        return 2 if isinstance(error, InputError) else 1
     print("\nPipeline finished.")
     print(f"  outputs (pipeline root): {paths['pipeline_root']}")
     print(f"  ML Metadata store:       {paths['metadata']}")

@@ -3,6 +3,13 @@
 `load_config(path)` overlays a TOML file on the defaults. Every section is a dataclass below and every key a field of
 it; an unknown section or key, or a value of the wrong type, raises `ConfigError` naming the file and the key.
 Relative paths are resolved against the working directory when the pipeline is built, not when the config is loaded.
+
+The defaults of the keys that describe the data (`DATA_DESCRIBING_KEYS`: labeler and metadata columns, model
+features, provenance) describe the demo data. A config whose `[data] input_dir` names another local folder starts
+each of those it does not set from nothing: no labelers, no metadata, no provenance facts, no instructions file, and
+the model features inferred from the data by the pre-flight (pipeline/inputs.py). So a first check of a new CSV
+needs only `[data] input_dir`, `[data] id_column` and `[labels] label_column`. (Remote data has no pre-flight to
+type features from: its config names everything, and the demo defaults stay.)
 """
 from __future__ import annotations
 
@@ -16,6 +23,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
+
+from components.input_checks import DEFAULT_MAX_CELL_BYTES, DEFAULT_MISSING_VALUES
 
 BEAM_MODES = ("in_memory", "multi_processing")
 EXAMPLE_GENS = ("fast", "csv")  # FastExampleGen, or stock CsvExampleGen
@@ -48,6 +57,9 @@ class DataConfig:
     eval_buckets: int = 1
     schema_file: str = ""  # a curated schema.pbtxt; empty means SchemaGen infers one
     example_gen: str = "fast"  # one of EXAMPLE_GENS: "fast" (components/fast_example_gen, CSV or Parquet) or "csv"
+    # Cell texts read as "no value" in every column (matched exactly); see components/input_checks.py.
+    missing_values: list[str] = field(default_factory=lambda: list(DEFAULT_MISSING_VALUES))
+    max_cell_bytes: int = DEFAULT_MAX_CELL_BYTES  # a longer cell is an input error
 
 
 @dataclass
@@ -85,7 +97,8 @@ class ProvenanceConfig:
     source_uri: str = "https://allisonhorst.github.io/palmerpenguins/"
     owner: str = "tfx-datacentric demo (data/make_demo.py); original: Palmer Station LTER, K. Gorman"
     collection_window: str = "2007-11/2010-01"  # ISO 8601 interval: the field seasons 2007-08 to 2009-10
-    instructions_file: str = "data/labeling_instructions.md"  # its SHA-256 is the labeling-instructions version
+    # Its SHA-256 is the labeling-instructions version; empty: none given (provenance records that).
+    instructions_file: str = "data/labeling_instructions.md"
     labelers: list[str] = field(default_factory=lambda: ["labeler_a", "labeler_b", "labeler_c"])
     # Data-inventory facts: what it takes to get more of this data.
     amount: str = "226 labeled examples (span 1); 344 birds in the full study"
@@ -173,6 +186,36 @@ class LabelErrorsConfig:
             raise ConfigError(f"{source}: [label_errors] folds must be at least 2, got {self.folds}")
 
 
+@dataclass
+class ErrorAnalysisConfig:
+    """Weak slices of the trained model's eval errors, ranked and diagnosed (components/error_analysis). Runs after
+    the Evaluator; slices by [labels] metadata_columns and the model's features unless `slice_columns` names them."""
+    enabled: bool = True
+    # Columns to slice by; empty means metadata_columns and [model] categorical_features by value, and
+    # [model] numeric_features by quantile bins. Named columns are sliced by value unless they are numeric features.
+    slice_columns: list[str] = field(default_factory=list)
+    min_slice_size: int = 10  # eval examples a slice needs to be tested
+    bins: int = 4  # quantile bins per numeric column
+    fdr: float = 0.05  # Benjamini-Hochberg false discovery rate over all slices tested
+    max_coverage_ratio: float = 0.5  # "coverage" when the slice's train share is at most this x its eval share
+    max_review_examples: int = 50  # examples from weak slices with ambiguous labels added to the review queue
+
+    def validate(self, source):
+        if self.min_slice_size < 1:
+            raise ConfigError(f"{source}: [error_analysis] min_slice_size must be at least 1, got "
+                              f"{self.min_slice_size}")
+        if self.bins < 2:
+            raise ConfigError(f"{source}: [error_analysis] bins must be at least 2, got {self.bins}")
+        if not 0 < self.fdr < 1:
+            raise ConfigError(f"{source}: [error_analysis] fdr must be between 0 and 1, got {self.fdr}")
+        if not 0 < self.max_coverage_ratio <= 1:
+            raise ConfigError(f"{source}: [error_analysis] max_coverage_ratio must be in (0, 1], got "
+                              f"{self.max_coverage_ratio}")
+        if self.max_review_examples < 0:
+            raise ConfigError(f"{source}: [error_analysis] max_review_examples must be at least 0, got "
+                              f"{self.max_review_examples}")
+
+
 BEAM_PROFILES = ("direct", "dataflow", "flink", "spark")
 
 
@@ -210,6 +253,9 @@ class KubeflowConfig:
 
 @dataclass
 class Config:
+    # Not a key: True when the features are the demo's defaults but the data is not the demo's, so the pre-flight
+    # (pipeline/inputs.py) types them from the data.
+    infer_features = False
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     data: DataConfig = field(default_factory=DataConfig)
     labels: LabelsConfig = field(default_factory=LabelsConfig)
@@ -219,6 +265,7 @@ class Config:
     kubeflow: KubeflowConfig = field(default_factory=KubeflowConfig)
     conflicts: ConflictsConfig = field(default_factory=ConflictsConfig)
     label_errors: LabelErrorsConfig = field(default_factory=LabelErrorsConfig)
+    error_analysis: ErrorAnalysisConfig = field(default_factory=ErrorAnalysisConfig)
 
     def validate(self, source="the configuration"):
         """Checks values that are well-typed but still wrong; raises ConfigError naming the key."""
@@ -232,6 +279,7 @@ class Config:
             raise ConfigError(f'{source}: [data] file_pattern {self.data.file_pattern!r} names Parquet files, which '
                               f'only example_gen = "fast" reads; set [data] example_gen = "fast"')
         positive = {"[pipeline] beam_workers": self.pipeline.beam_workers,
+                    "[data] max_cell_bytes": self.data.max_cell_bytes,
                     "[data] train_buckets": self.data.train_buckets,
                     "[data] eval_buckets": self.data.eval_buckets,
                     "[model] train_steps": self.model.train_steps,
@@ -240,16 +288,27 @@ class Config:
         for key, value in positive.items():
             if value < 1:
                 raise ConfigError(f"{source}: {key} must be at least 1, got {value}")
+        if not 0.0 <= self.model.min_accuracy <= 1.0:
+            raise ConfigError(f"{source}: [model] min_accuracy is an accuracy and must be between 0 and 1, "
+                              f"got {self.model.min_accuracy}")
+        if not self.model.learning_rate > 0:
+            raise ConfigError(f"{source}: [model] learning_rate must be above 0, got {self.model.learning_rate}")
+        if any(units < 1 for units in self.model.hidden_units):
+            raise ConfigError(f"{source}: [model] hidden_units must all be at least 1, got {self.model.hidden_units}")
         self.label_consistency.validate(source)
         self.kubeflow.validate(source)
         self.conflicts.validate(source)
         self.label_errors.validate(source)
+        self.error_analysis.validate(source)
         if not self.model.numeric_features and not self.model.categorical_features:
             raise ConfigError(f"{source}: [model] needs at least one of numeric_features, categorical_features")
         named = {"[data] id_column": self.data.id_column, "[labels] label_column": self.labels.label_column}
         for key, value in named.items():
             if not value:
                 raise ConfigError(f"{source}: {key} must not be empty")
+        if self.data.id_column == self.labels.label_column:
+            raise ConfigError(f"{source}: [data] id_column and [labels] label_column both name "
+                              f"{self.data.id_column!r}; the id must be a per-example id, not the label")
         return self
 
     def beam_args(self):
@@ -314,9 +373,32 @@ def metadata_path(config: Config):
     return config.pipeline.metadata_path or os.path.join(config.pipeline.output_dir, "metadata.sqlite")
 
 
+DEMO_INPUT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "demo")
+# Keys whose defaults describe the demo data, and what each starts from for other data (see the module docstring).
+DATA_DESCRIBING_KEYS = {
+    "labels": {"labeler_columns": [], "metadata_columns": []},
+    "provenance": {**{f.name: "" for f in dataclasses.fields(ProvenanceConfig)}, "labelers": []},
+}
+
+
+def _reads_other_data(values):
+    data = values.get("data")
+    input_dir = data.get("input_dir") if isinstance(data, dict) else None
+    return (isinstance(input_dir, str) and "://" not in input_dir
+            and os.path.realpath(input_dir) != os.path.realpath(DEMO_INPUT_DIR))
+
+
 def config_from_dict(values, source="the configuration"):
     """Defaults overlaid with `values` (nested dicts, as TOML gives), validated."""
     config = Config()
+    if _reads_other_data(values):
+        for section, neutral in DATA_DESCRIBING_KEYS.items():
+            given = values.get(section) if isinstance(values.get(section), dict) else {}
+            for key, value in neutral.items():
+                if key not in given:
+                    setattr(getattr(config, section), key, value)
+        model = values.get("model") if isinstance(values.get("model"), dict) else {}
+        config.infer_features = not ({"numeric_features", "categorical_features"} & set(model))
     _overlay(config, values, source)
     return config.validate(source)
 
@@ -330,6 +412,13 @@ def load_config(path=None):
             values = tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as e:
+        raise ConfigError(f"config file {path} cannot be read: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        with open(path, "rb") as f:
+            line = 1 + f.read().count(b"\n", 0, e.start)
+        raise ConfigError(f"{path}: line {line}: byte {e.object[e.start:e.start + 1]!r} is not valid UTF-8; TOML "
+                          f"files are UTF-8: save it as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}") from None
     return config_from_dict(values, str(path))

@@ -48,11 +48,20 @@ class ComponentProgress(logging.Handler):
         print(line, file=self.stream, flush=True)
 
 
+class PipelineFailed(Exception):
+    """The run stopped on a component's error (the cause); the full trace is in the log at `log_path`."""
+
+    def __init__(self, log_path):
+        super().__init__(f"the pipeline failed; full log: {log_path}")
+        self.log_path = log_path
+
+
 def _log_to_file(output_dir):
-    """Sends TFX's INFO log to a timestamped file instead of the console; returns the file's path."""
+    """Sends TFX's INFO log to a file of this run's own instead of the console; returns the file's path. The name
+    holds the start time and the process id, so two runs started in the same second write two files."""
     log_dir = os.path.join(output_dir, "logs")
     os.makedirs(log_dir, exist_ok=True)
-    path = os.path.join(log_dir, time.strftime("run-%Y%m%d-%H%M%S.log"))
+    path = os.path.join(log_dir, time.strftime("run-%Y%m%d-%H%M%S") + f"-{os.getpid()}.log")
     # Through absl's flag, not Logger.setLevel: TensorFlow saves and restores the verbosity via that flag.
     absl_logging.set_verbosity(absl_logging.INFO)
     absl_logging.use_python_logging(quiet=True)
@@ -86,6 +95,13 @@ def run(config: Config, data_only=False):
           f"full log: {log_path}", flush=True)
     try:
         tfx.orchestration.LocalDagRunner().run(pipeline)
+    except Exception as e:
+        trace = logging.getLogger("pipeline.failure")  # to the log file only, not the console
+        trace.propagate = False
+        trace.addHandler(file_handler)
+        trace.exception("The pipeline failed")
+        trace.removeHandler(file_handler)
+        raise PipelineFailed(log_path) from e
     finally:
         logging.getLogger("absl").removeHandler(progress)
         for logger in (logging.getLogger(), logging.getLogger("tensorflow")):

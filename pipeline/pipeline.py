@@ -5,7 +5,8 @@ connection. Stages, in order:
   data:     ExampleGen (FastExampleGen or CsvExampleGen) -> Provenance -> StatisticsGen -> SchemaGen (or
             ImportSchemaGen) -> ExampleValidator -> CorrectionsApplier (with a corrections file) ->
             LabelConsistency (with labelers) -> LabelErrors, Conflicts -> ReviewQueue
-  training: Transform -> Trainer -> Evaluator (blessing threshold) -> Pusher (only when blessed)
+  training: Transform -> Trainer -> Evaluator (blessing threshold) -> Pusher (only when blessed);
+            Evaluator -> ErrorAnalysis -> ReviewQueue (which then also lists the weak slices' examples)
 """
 import hashlib
 import os
@@ -14,6 +15,7 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
 from components.conflicts.component import Conflicts
+from components.error_analysis.component import ErrorAnalysis
 from components.label_consistency.component import AGREEMENT_FEATURE, CONSENSUS_FEATURE, LabelConsistencyGen
 from components.label_errors.component import LabelErrors
 from components.corrections.component import CorrectionsApplier, corrections_importer
@@ -115,6 +117,23 @@ def review_queue(config: Config, finders):
                        metadata_columns=config.labels.metadata_columns)
 
 
+def error_analysis(config: Config, examples, trainer, transform, label_errors_output):
+    """Weak slices of the trained model's eval errors, ranked and diagnosed (components/error_analysis). Slices by
+    [error_analysis] slice_columns, or by the metadata columns and the model's features."""
+    ea, model = config.error_analysis, config.model
+    columns = ea.slice_columns or config.labels.metadata_columns + model.categorical_features + model.numeric_features
+    numeric = [c for c in dict.fromkeys(columns) if c in model.numeric_features]
+    return ErrorAnalysis(
+        examples=examples, model=trainer.outputs["model"], transform_graph=transform.outputs["transform_graph"],
+        label_issues=label_errors_output, id_column=config.data.id_column, label_column=training_label(config),
+        categorical_columns=[c for c in dict.fromkeys(columns) if c not in numeric], numeric_columns=numeric,
+        metadata_columns=config.labels.metadata_columns,
+        agreement_column=AGREEMENT_FEATURE if label_consistency_enabled(config) else "",
+        settings={"min_size": ea.min_slice_size, "bins": ea.bins, "fdr": ea.fdr,
+                  "max_coverage_ratio": ea.max_coverage_ratio},
+        max_review_examples=ea.max_review_examples)
+
+
 def label_errors(config: Config, examples, schema):
     """Likely label errors by confident learning on out-of-sample K-fold probabilities (components/label_errors)."""
     le = config.label_errors
@@ -135,17 +154,19 @@ def file_sha256(path, key):
         raise ConfigError(f"{key} {path!r} cannot be read: {e.strerror}") from None
 
 
+NO_INSTRUCTIONS = "(none given: [provenance] instructions_file is empty)"  # recorded as the instructions file
+
+
 def provenance(config: Config, examples):
     """Where the data comes from, recorded on a copy of ExampleGen's examples (components/provenance)."""
     p = config.provenance
-    if not p.instructions_file:
-        raise ConfigError("[provenance] instructions_file must name the labeling instructions the labelers used")
+    given = bool(p.instructions_file)
     return Provenance(
         examples=examples,
         source={"source_name": p.source_name, "source_uri": p.source_uri, "owner": p.owner,
                 "collection_window": p.collection_window},
-        instructions_file=p.instructions_file,
-        instructions_sha256=file_sha256(p.instructions_file, "[provenance] instructions_file"),
+        instructions_file=p.instructions_file if given else NO_INSTRUCTIONS,
+        instructions_sha256=file_sha256(p.instructions_file, "[provenance] instructions_file") if given else "",
         labelers=p.labelers,
         data_inventory={"amount": p.amount, "cost": p.cost, "expected_quality": p.expected_quality,
                         "time_to_obtain": p.time_to_obtain},
@@ -165,6 +186,9 @@ def corrections(config: Config, examples, schema):
 def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_connection_config=None,
                     data_only=False):
     """The TFX pipeline for `config`; with `data_only`, everything up to the data-quality checks, no training."""
+    if config.infer_features and not data_only:
+        raise ConfigError("[model] numeric_features and categorical_features are not set and were not inferred "
+                          "from the data (the pre-flight of `python -m pipeline run` does that); name them")
     gen = example_gen(config)
     recorded = provenance(config, gen.outputs["examples"])
     statistics_gen = tfx.components.StatisticsGen(examples=recorded.outputs["examples_with_provenance"])
@@ -204,8 +228,6 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
         conflict_finder.add_upstream_node(validator)  # the agreed order: data checks first
         components.append(conflict_finder)
         finders["conflicts"] = conflict_finder.outputs["conflicts"]
-    if finders:
-        components.append(review_queue(config, finders))
 
     if not data_only:
         label = training_label(config)
@@ -227,6 +249,14 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
             push_destination=tfx.proto.PushDestination(filesystem=tfx.proto.PushDestination.Filesystem(
                 base_directory=_resolve(serving_dir(config)))))
         components += [transform, trainer, evaluator, pusher]
+        if config.error_analysis.enabled:
+            analysis = error_analysis(config, examples, trainer, transform, finders.get("label_issues"))
+            analysis.add_upstream_node(evaluator)  # the model's own evaluation first
+            components.append(analysis)
+            if finders:  # the review queue then waits for training, to add the weak slices' examples
+                finders["error_analysis"] = analysis.outputs["error_analysis"]
+    if finders:
+        components.append(review_queue(config, finders))
 
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline.name,
