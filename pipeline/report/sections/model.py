@@ -1,0 +1,82 @@
+"""Model: overall accuracy, accuracy per slice with example counts (TFMA's metrics from the Evaluator), the
+blessing and the threshold it was judged against, and whether Pusher pushed the model."""
+from pipeline.report import charts, files
+from pipeline.report.html import Section, number, render
+from pipeline.report.run_outputs import BLESSING, EVALUATION, MODEL, PUSHED_MODEL, prop
+
+ACCURACY = "sparse_categorical_accuracy"  # the metric pipeline/pipeline.py's eval_config blesses on
+EXAMPLE_COUNT = "example_count"
+EVAL_CONFIG_FILE = "eval_config.json"  # written by TFMA beside its metrics
+
+TEMPLATE = """
+<p class="verdict verdict-{{ 'pass' if f.blessed else 'fail' }}">Model #{{ f.model_id }}:
+<strong>{{ "blessed" if f.blessed else "not blessed" }}</strong> (overall accuracy {{ f.overall.accuracy|number }}
+{% if f.threshold is not none %}against the bar {{ f.threshold|number }}{% endif %}, on {{ f.overall.examples|number }}
+evaluation examples){% if f.pushed %}; pushed to <code>{{ f.pushed_destination }}</code>{% elif f.pushed is not none %}; not pushed{% endif %}.</p>
+<div class="row">
+<table>
+  <thead><tr><th>slice</th><th class="num">accuracy</th><th class="num">examples</th></tr></thead>
+  <tbody>
+  {% for s in f.slices %}
+    <tr><td>{{ s.slice }}</td><td class="num">{{ s.accuracy|number }}</td><td class="num">{{ s.examples|number }}</td></tr>
+  {% endfor %}
+  </tbody>
+</table>
+{{ chart }}
+</div>
+<p class="note">A slice with few examples has a wide uncertainty: read its accuracy with its count.
+TFMA's output: <code>{{ f.evaluation_uri }}</code></p>
+"""
+
+
+def _slice_name(slice_key):
+    parts = []
+    for key in slice_key.single_slice_keys:
+        kind = key.WhichOneof("kind")
+        value = getattr(key, kind) if kind else ""
+        parts.append(f"{key.column} = {value.decode('utf-8', 'replace') if isinstance(value, bytes) else value}")
+    return ", ".join(parts) or "overall"
+
+
+def read_slices(evaluation_uri):
+    """[{slice, accuracy, examples}] from TFMA's metrics file, overall first. Imports TensorFlow (TFMA's reader)."""
+    import tensorflow_model_analysis as tfma
+    rows = []
+    for metrics in tfma.load_metrics(evaluation_uri):
+        values = {entry.key.name: entry.value.double_value.value for entry in metrics.metric_keys_and_values
+                  if entry.value.HasField("double_value")}
+        rows.append({"slice": _slice_name(metrics.slice_key), "accuracy": values.get(ACCURACY),
+                     "examples": int(values[EXAMPLE_COUNT]) if EXAMPLE_COUNT in values else None})
+    return sorted(rows, key=lambda r: (r["slice"] != "overall", r["slice"]))
+
+
+def _threshold(evaluation_uri):
+    """The lower bound on accuracy in the eval config TFMA wrote, or None."""
+    config = (files.read_json(files.join(evaluation_uri, EVAL_CONFIG_FILE)) or {}).get("evalConfig", {})
+    for spec in config.get("metricsSpecs", []):
+        for metric in spec.get("metrics", []):
+            bound = metric.get("threshold", {}).get("valueThreshold", {}).get("lowerBound")
+            if bound is not None:
+                return bound
+    return None
+
+
+def build(run):
+    evaluation = run.artifact(EVALUATION)
+    if evaluation is None:
+        return None
+    blessing, pushed, model = run.artifact(BLESSING), run.artifact(PUSHED_MODEL), run.artifact(MODEL)
+    slices = read_slices(evaluation.uri)
+    overall = next((s for s in slices if s["slice"] == "overall"), {"accuracy": None, "examples": None})
+    facts = {"model_id": model.id if model else prop(blessing, "current_model_id"),
+             "blessed": bool(prop(blessing, "blessed", 0)), "threshold": _threshold(evaluation.uri),
+             "overall": overall, "slices": slices,
+             "pushed": bool(prop(pushed, "pushed", 0)) if pushed else None,
+             "pushed_destination": prop(pushed, "pushed_destination"), "evaluation_uri": evaluation.uri}
+    facts["gates"] = [{"gate": "Model blessing", "verdict": "pass" if facts["blessed"] else "fail", "anchor": "model",
+                       "detail": f"accuracy {number(overall['accuracy'])} against the bar {number(facts['threshold'])}"
+                       + ("; pushed" if facts["pushed"] else "; not pushed" if pushed else "")}]
+    shown = [s for s in slices if s["accuracy"] is not None]
+    chart = charts.bars([f"{s['slice']} (n={s['examples']})" for s in shown], [s["accuracy"] for s in shown],
+                        title="accuracy per slice", value_format="{:.3f}", width=3.6) if shown else ""
+    return Section("model", "Model", facts, render(TEMPLATE, f=facts, chart=chart))
