@@ -11,6 +11,7 @@ from tfx.components.evaluator.constants import ARTIFACT_PROPERTY_BLESSED_KEY
 from tfx.types import standard_artifacts, standard_component_specs
 
 from components.corrections.component import BASE_DATA_VERSION, CORRECTIONS_APPLIED
+from components.error_analysis.component import PROPERTY_TOP_DIAGNOSIS, PROPERTY_TOP_SLICE, PROPERTY_WEAK_SLICES
 from components.label_consistency.component import KRIPPENDORFF_ALPHA
 from components.provenance.component import DATA_VERSION, INSTRUCTIONS_VERSION
 from pipeline.mlmd_graph import CACHED, decode, format_time
@@ -71,6 +72,10 @@ COLUMNS = [
            _three_digits),
     Column("accuracy", "accuracy", lambda run: _accuracy(run.newest(standard_artifacts.ModelEvaluation.TYPE_NAME)),
            _three_digits),
+    Column("top_weak_slice", None, lambda run: run.newest_property(PROPERTY_TOP_SLICE) or None),
+    Column("top_diagnosis", None, lambda run: run.newest_property(PROPERTY_TOP_DIAGNOSIS) or None),
+    Column("weak_slices", "weak slices", lambda run: run.newest_property(PROPERTY_WEAK_SLICES),
+           lambda value, row: f"{value} ({row['top_diagnosis']})" if value else "0"),
     Column("blessed", "blessed",
            lambda run: run.flag(standard_artifacts.ModelBlessing.TYPE_NAME, ARTIFACT_PROPERTY_BLESSED_KEY)),
     Column("pushed", None, lambda run: run.flag(standard_artifacts.PushedModel.TYPE_NAME, PUSHED)),

@@ -265,7 +265,8 @@ def find_weak_slices(rows: pd.DataFrame, categorical_columns=(), numeric_columns
                                  "(statsmodels multipletests fdr_bh)",
             "interval": f"Newcombe hybrid score {settings.confidence:.0%} interval of the error-rate difference, "
                         "times the slice's eval share",
-            "min_size": settings.min_size, "bins": settings.bins, "reference_split": reference_split,
+            "min_size": settings.min_size, "bins": settings.bins, "fdr": settings.fdr,
+            "reference_split": reference_split,
         },
     }
 

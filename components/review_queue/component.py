@@ -1,6 +1,7 @@
 """The ReviewQueue component: the union of the finders' flags as one ranked CSV for a labeling team.
 
-Every input is optional: it takes whichever of LabelConsistency, Conflicts and LabelErrors ran in this pipeline.
+Every input is optional: it takes whichever of LabelConsistency, Conflicts, LabelErrors and ErrorAnalysis ran in this
+pipeline.
 The filled-in review_queue.csv is a valid corrections file ([labels] corrections_file).
 """
 import json
@@ -10,6 +11,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
 from components.conflicts.component import LabelConflicts
+from components.error_analysis.component import ErrorAnalysisResult
 from components.label_consistency.component import LabelConsistency
 from components.label_errors.component import LabelIssues
 from components.review_queue import executor
@@ -31,6 +33,7 @@ class ReviewQueueSpec(ComponentSpec):
         "label_consistency": ChannelParameter(type=LabelConsistency, optional=True),
         "conflicts": ChannelParameter(type=LabelConflicts, optional=True),
         "label_issues": ChannelParameter(type=LabelIssues, optional=True),
+        "error_analysis": ChannelParameter(type=ErrorAnalysisResult, optional=True),
     }
     OUTPUTS = {"review_queue": ChannelParameter(type=LabelReviewQueue)}
 
@@ -42,11 +45,13 @@ class ReviewQueue(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
     def __init__(self, *, label_consistency: types.BaseChannel = None, conflicts: types.BaseChannel = None,
-                 label_issues: types.BaseChannel = None, id_column: str, labeler_columns=(), metadata_columns=()):
+                 label_issues: types.BaseChannel = None, error_analysis: types.BaseChannel = None, id_column: str,
+                 labeler_columns=(), metadata_columns=()):
         if label_consistency is None and conflicts is None and label_issues is None:
             raise ValueError("ReviewQueue needs at least one of label_consistency, conflicts, label_issues")
         spec = ReviewQueueSpec(
             label_consistency=label_consistency, conflicts=conflicts, label_issues=label_issues,
+            error_analysis=error_analysis,
             id_column=id_column, labeler_columns=json.dumps(list(labeler_columns)),
             metadata_columns=json.dumps(list(metadata_columns)),
             review_queue=types.Channel(type=LabelReviewQueue))

@@ -14,7 +14,7 @@ QUEUE_FILE = "review_queue.csv"
 SUMMARY_FILE = "summary.json"
 # Input key -> the file in that artifact's folder.
 INPUT_FILES = {"label_consistency": "disagreements.csv", "conflicts": "conflicts.csv",
-               "label_issues": "label_issues.csv"}
+               "label_issues": "label_issues.csv", "error_analysis": "weak_slice_examples.csv"}
 
 
 def read_rows(artifact, file_name):
@@ -37,7 +37,7 @@ class Executor(base_executor.BaseExecutor):
                 rows[key] = read_rows(artifact, file_name)
                 sources[key] = {"uri": artifact.uri, "rows": len(rows[key])}
         metadata_columns = json.loads(exec_properties["metadata_columns"])
-        queue = build_queue(rows["label_consistency"], rows["conflicts"], rows["label_issues"],
+        queue = build_queue(rows["label_consistency"], rows["conflicts"], rows["label_issues"], rows["error_analysis"],
                             id_column=exec_properties["id_column"],
                             labeler_columns=json.loads(exec_properties["labeler_columns"]),
                             metadata_columns=metadata_columns)

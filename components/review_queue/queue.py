@@ -4,6 +4,8 @@ Each finder is an independent signal that an example's label deserves a look:
   - labelers disagree  (LabelConsistency: disagreements.csv)
   - X->y conflict      (Conflicts: conflicts.csv)
   - likely label error (LabelErrors: label_issues.csv, confident learning)
+  - the trained model errs on it inside a weak slice whose labels look ambiguous (ErrorAnalysis:
+    weak_slice_examples.csv; only when the pipeline trains, as it comes after the Evaluator)
 An example flagged by several finders appears once, with every reason.
 
 Ranking rule: more independent signals first; then the lower cleanlab label-quality score (examples without one
@@ -20,7 +22,7 @@ QUEUE_COLUMNS = ["example_id", "given_label", "suggested_label", "reasons", "pri
                  "corrected_label", "reviewer", "reason"]
 EXTRA_COLUMNS = ["signals", "finders", "quality_score", "labeler_agreement", "split"]
 # Finder names in the `finders` column, in the order the reasons are listed.
-FINDERS = ("label_consistency", "conflicts", "label_errors")
+FINDERS = ("label_consistency", "conflicts", "label_errors", "error_analysis")
 MAX_LISTED_PARTNERS = 5
 
 
@@ -55,14 +57,15 @@ def _or_one(value):
     return 1.0 if math.isnan(value) else value
 
 
-def build_queue(disagreements=None, conflicts=None, label_issues=None, *, id_column="example_id",
-                labeler_columns=(), metadata_columns=()):
+def build_queue(disagreements=None, conflicts=None, label_issues=None, weak_slice_examples=None, *,
+                id_column="example_id", labeler_columns=(), metadata_columns=()):
     """The queue rows (dicts with QUEUE_COLUMNS, EXTRA_COLUMNS and metadata_columns), ranked.
 
     Each argument is the list of rows (csv.DictReader dicts) of one finder's file, or None when that finder did
     not run. disagreements rows: <id_column>, one column per labeler, consensus, agreement, label, split.
     conflicts rows: group_id, example_id, label, split, metadata... . label_issues rows: example_id, given_label,
-    suggested_label, quality_score, metadata... ."""
+    suggested_label, quality_score, metadata... . weak_slice_examples rows: example_id, given_label,
+    predicted_label, slice, diagnosis, split."""
     entries = {}
 
     def entry(example_id):
@@ -97,6 +100,12 @@ def build_queue(disagreements=None, conflicts=None, label_issues=None, *, id_col
         e.note("label_errors", f"likely label error (label quality {e.quality_score:.3f}; a model trained "
                                      f"on the other folds suggests {row['suggested_label']})",
                row["given_label"], "", {c: row.get(c, "") for c in metadata_columns})
+
+    for row in weak_slice_examples or []:
+        e = entry(row["example_id"])
+        e.model_suggestion = e.model_suggestion or row["predicted_label"]
+        e.note("error_analysis", f"the trained model predicts {row['predicted_label']} in weak slice "
+                                 f"'{row['slice']}', whose labels look ambiguous", row["given_label"], row["split"])
 
     ranked = sorted(entries.values(), key=lambda e: (-len(e.reasons), _or_one(e.quality_score),
                                                      _or_one(e.agreement), e.example_id))
