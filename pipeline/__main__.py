@@ -2,6 +2,8 @@
 `python -m pipeline compile --target kubeflow [--output FILE] [--config FILE.toml]`.
 `python -m pipeline lineage [--model latest|ID] [--data VERSION] [--config FILE.toml]`.
 `python -m pipeline runs [--format table|json] [--config FILE.toml]`.
+`python -m pipeline monitor --serving DIR [--model latest|ID] [--config FILE.toml]`: exit 1 when drift or skew is
+beyond thresholds.
 
 User mistakes (config, input files) end with one clear message and exit status 2; a failing component ends with
 its error, the path of the full log and exit status 1.
@@ -79,6 +81,21 @@ def cmd_runs(args):
     return 0
 
 
+def cmd_monitor(args):
+    """Serving data against the model's training data (found through ML Metadata), and the model run on it."""
+    from pipeline.monitor import monitor, report
+    config = load_config(args.config)
+    plan = monitor.plan(config, args.serving, args.model)  # input errors end here, before TensorFlow loads
+    print(f"Monitor: Model #{plan.sources.model.id} against {len(plan.layout.files)} serving file(s) in "
+          f"{args.serving}" + ("" if plan.layout.has_label else " (no label column: accuracy is estimated)"),
+          flush=True)
+    result, out_dir = monitor.run(plan)
+    print("\n".join(report.console_lines(result)))
+    beyond = ", ".join(result["beyond_thresholds"]) or "nothing"
+    print(f"\nVerdict: {result['verdict']}; beyond thresholds: {beyond}.\nReport: {out_dir}/{report.SUMMARY_FILE}")
+    return result["exit_status"]
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m pipeline", description="tfx-datacentric pipeline")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -102,6 +119,14 @@ def build_parser():
     runs.add_argument("--format", choices=("table", "json"), default="table")
     runs.add_argument("--config", help="TOML file of the run; its ML Metadata store is read")
     runs.set_defaults(handler=cmd_runs)
+    monitor = commands.add_parser("monitor", help="compare serving data with the model's training data and run the "
+                                                  "model on it; exit 1 when drift or skew is beyond thresholds")
+    monitor.add_argument("--serving", required=True, metavar="DIR",
+                         help="folder of CSV or Parquet files: the model's features, optionally the label")
+    monitor.add_argument("--model", default="latest", help="'latest' (default) or a Model/PushedModel artifact id")
+    monitor.add_argument("--config", help="TOML file of the run that trained the model; its ML Metadata store is "
+                                          "read, and the monitor's report goes under its output_dir")
+    monitor.set_defaults(handler=cmd_monitor)
     return parser
 
 
