@@ -4,10 +4,11 @@
 it; an unknown section or key, or a value of the wrong type, raises `ConfigError` naming the file and the key.
 Relative paths are resolved against the working directory when the pipeline is built, not when the config is loaded.
 
-The defaults of the keys that describe the data (`DATA_DESCRIBING_KEYS`: labeler and metadata columns, model
-features, provenance) describe the demo data. A config whose `[data] input_dir` names another local folder starts
-each of those it does not set from nothing: no labelers, no metadata, no provenance facts, no instructions file, and
-the model features inferred from the data by the pre-flight (pipeline/inputs.py). So a first check of a new CSV
+The defaults of the keys that describe the data (`DATA_DESCRIBING_KEYS`: file pattern, labeler and metadata columns,
+drift exclusions, model features, provenance) describe the demo data. A config whose `[data] input_dir` names another
+local folder starts each of those it does not set from nothing: every CSV file in the folder as one span, no labelers,
+no metadata, no provenance facts, no instructions file, and the model features inferred from the data by the
+pre-flight (pipeline/inputs.py). So a first check of a new CSV
 needs only `[data] input_dir`, `[data] id_column` and `[labels] label_column`. (Remote data has no pre-flight to
 type features from: its config names everything, and the demo defaults stay.)
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 import typing
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ else:  # pragma: no cover - Python 3.10
 from components.input_checks import DEFAULT_MAX_CELL_BYTES, DEFAULT_MISSING_VALUES
 
 BEAM_MODES = ("in_memory", "multi_processing")
+DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")  # module.function
 EXAMPLE_GENS = ("fast", "csv")  # FastExampleGen, or stock CsvExampleGen
 
 
@@ -45,13 +48,19 @@ class PipelineConfig:
     beam_mode: str = "in_memory"  # one of BEAM_MODES
     beam_workers: int = 2  # used by multi_processing
     extra_beam_args: list[str] = field(default_factory=list)
+    # Your own components: dotted names of functions (config, examples, schema) -> component, added after the data
+    # checks, e.g. "components.label_balance.component.from_config" (python -m pipeline new-component).
+    extra_components: list[str] = field(default_factory=list)
 
 
 @dataclass
 class DataConfig:
     """Where the raw data is and how it splits."""
     input_dir: str = "data/demo"  # folder of CSV files
-    file_pattern: str = "*.csv"  # relative to input_dir
+    # Relative to input_dir. {SPAN} marks the span number (TFX's convention, resolved by TFX's ExampleGen driver,
+    # locally and on Kubeflow): span-1/, span-2/, ... A pattern without {SPAN} is one span.
+    file_pattern: str = "span-{SPAN}/*.csv"
+    span: int = 0  # the span the pipeline reads and trains on: 0 = the latest; N pins span N
     id_column: str = "example_id"  # stable per-example id; the train/eval split hashes it
     train_buckets: int = 4  # train:eval = train_buckets:eval_buckets
     eval_buckets: int = 1
@@ -133,6 +142,15 @@ class LabelConsistencyConfig:
                                   f"between -1 and 1, got {getattr(self, key)}")
 
 
+ON_CANNOT_RUN = ("skip", "fail")  # what a finder does with data it cannot work with
+
+
+def _check_on_cannot_run(source, section, value):
+    if value not in ON_CANNOT_RUN:
+        raise ConfigError(f"{source}: [{section}] on_cannot_run must be one of {', '.join(ON_CANNOT_RUN)}, "
+                          f"got {value!r}")
+
+
 @dataclass
 class ConflictsConfig:
     """X->y conflicts: examples whose features match but whose labels differ (components/conflicts).
@@ -146,8 +164,10 @@ class ConflictsConfig:
     absolute_tolerances: dict[str, float] = field(default_factory=dict)  # per feature, e.g. {body_mass_g = 25}
     relative_tolerances: dict[str, float] = field(default_factory=dict)  # per feature, e.g. {body_mass_g = 0.01}
     exclude: list[str] = field(default_factory=list)
+    on_cannot_run: str = "skip"  # one of ON_CANNOT_RUN: no label anywhere is reported in its summary, or stops the run
 
     def validate(self, source):
+        _check_on_cannot_run(source, "conflicts", self.on_cannot_run)
         both = sorted(set(self.absolute_tolerances) & set(self.relative_tolerances))
         if both:
             raise ConfigError(f"{source}: [conflicts] absolute_tolerances and relative_tolerances both name "
@@ -177,8 +197,12 @@ class LabelErrorsConfig:
     model: str = "logistic_regression"  # one of LABEL_ERROR_MODELS
     features: list[str] = field(default_factory=list)  # numeric features; empty means [model] numeric_features
     seed: int = 0  # fold assignment and model seed
+    # One of ON_CANNOT_RUN: data it cannot analyse (fewer than 2 classes with `folds` examples, no numeric feature
+    # with values) is reported in its summary.json and the run goes on ("skip"), or stops the run ("fail").
+    on_cannot_run: str = "skip"
 
     def validate(self, source):
+        _check_on_cannot_run(source, "label_errors", self.on_cannot_run)
         if self.model not in LABEL_ERROR_MODELS:
             raise ConfigError(f"{source}: [label_errors] model must be one of {', '.join(LABEL_ERROR_MODELS)}, "
                               f"got {self.model!r}")
@@ -251,6 +275,64 @@ class KubeflowConfig:
         return dict(required, **{key: getattr(self, key) for key in profile_keys})
 
 
+DRIFT_BASELINES = ("previous", "pinned")
+
+
+@dataclass
+class DriftConfig:
+    """Drift between the span the pipeline reads and a baseline span (components/drift; rule and defaults in
+    components/drift/measures.py). Runs when [data] file_pattern has {SPAN} and the baseline span exists."""
+    enabled: bool = True
+    baseline: str = "previous"  # "previous": the highest span below the current one; "pinned": baseline_span
+    baseline_span: int = 0  # with baseline = "pinned": the reference span number
+    on_drift: str = "warn"  # "warn": report and go on; "fail": stop the run before Transform
+    split: str = "train"  # the split of both spans that is compared
+    # Never compared besides the id column: columns that name the period (they always differ between spans).
+    exclude: list[str] = field(default_factory=lambda: ["season"])
+    alpha: float = 0.01  # "drift" needs the test's p below this ...
+    possible_alpha: float = 0.1  # ... "possible drift" below this
+    min_count: int = 50  # fewer values on either side: "too little data"
+    categorical_linf: float = 0.05  # effect threshold: L-infinity distance of the value shares
+    numeric_wasserstein_sd: float = 0.1  # effect threshold: Wasserstein distance in baseline standard deviations
+    missing_rate_change: float = 0.05  # effect threshold of a missing-rate change (absolute)
+    feature_thresholds: dict[str, float] = field(default_factory=dict)  # per feature, e.g. {body_mass_g = 0.2}
+
+    def validate(self, source):
+        choices = {"baseline": DRIFT_BASELINES, "on_drift": ("warn", "fail")}
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ConfigError(f"{source}: [drift] {key} must be one of {', '.join(allowed)}, "
+                                  f"got {getattr(self, key)!r}")
+        if self.baseline == "pinned" and self.baseline_span < 1:
+            raise ConfigError(f'{source}: [drift] baseline = "pinned" needs baseline_span, the number of the '
+                              f"reference span (1 or more), got {self.baseline_span}")
+        probabilities = {"alpha": self.alpha, "possible_alpha": self.possible_alpha}
+        for key, value in probabilities.items():
+            if not 0 < value < 1:
+                raise ConfigError(f"{source}: [drift] {key} is a significance level and must be between 0 and 1, "
+                                  f"got {value}")
+        if self.possible_alpha < self.alpha:
+            raise ConfigError(f"{source}: [drift] possible_alpha ({self.possible_alpha}) must be at least alpha "
+                              f"({self.alpha})")
+        thresholds = {"categorical_linf": self.categorical_linf, "numeric_wasserstein_sd": self.numeric_wasserstein_sd,
+                      "missing_rate_change": self.missing_rate_change,
+                      **{f"feature_thresholds.{k}": v for k, v in self.feature_thresholds.items()}}
+        for key, value in thresholds.items():
+            if value < 0:
+                raise ConfigError(f"{source}: [drift] {key} must be at least 0, got {value}")
+        if self.min_count < 1:
+            raise ConfigError(f"{source}: [drift] min_count must be at least 1, got {self.min_count}")
+        if not self.split:
+            raise ConfigError(f"{source}: [drift] split must name a split, e.g. \"train\"")
+
+
+@dataclass
+class ReportConfig:
+    """The run report (pipeline/report): every run writes <output_dir>/reports/<run id>.html, .json, .data_card.md."""
+    # The data card's people-written part (motivation, intended use, risks): a Markdown file; empty: none.
+    data_card_file: str = "data/data_card.md"
+
+
 @dataclass
 class Config:
     # Not a key: True when the features are the demo's defaults but the data is not the demo's, so the pre-flight
@@ -266,12 +348,18 @@ class Config:
     conflicts: ConflictsConfig = field(default_factory=ConflictsConfig)
     label_errors: LabelErrorsConfig = field(default_factory=LabelErrorsConfig)
     error_analysis: ErrorAnalysisConfig = field(default_factory=ErrorAnalysisConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
     def validate(self, source="the configuration"):
         """Checks values that are well-typed but still wrong; raises ConfigError naming the key."""
         if self.pipeline.beam_mode not in BEAM_MODES:
             raise ConfigError(f"{source}: [pipeline] beam_mode must be one of {', '.join(BEAM_MODES)}, "
                               f"got {self.pipeline.beam_mode!r}")
+        for i, dotted in enumerate(self.pipeline.extra_components):
+            if not DOTTED_NAME.fullmatch(dotted):
+                raise ConfigError(f"{source}: [pipeline] extra_components[{i}] {dotted!r} must be a dotted name "
+                                  f"module.function, e.g. 'components.label_balance.component.from_config'")
         if self.data.example_gen not in EXAMPLE_GENS:
             raise ConfigError(f"{source}: [data] example_gen must be one of {', '.join(EXAMPLE_GENS)}, "
                               f"got {self.data.example_gen!r}")
@@ -299,6 +387,10 @@ class Config:
         self.kubeflow.validate(source)
         self.conflicts.validate(source)
         self.label_errors.validate(source)
+        self.drift.validate(source)
+        if self.data.span < 0:
+            raise ConfigError(f"{source}: [data] span must be 0 (the latest span) or a span number, got "
+                              f"{self.data.span}")
         self.error_analysis.validate(source)
         if not self.model.numeric_features and not self.model.categorical_features:
             raise ConfigError(f"{source}: [model] needs at least one of numeric_features, categorical_features")
@@ -376,6 +468,8 @@ def metadata_path(config: Config):
 DEMO_INPUT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "demo")
 # Keys whose defaults describe the demo data, and what each starts from for other data (see the module docstring).
 DATA_DESCRIBING_KEYS = {
+    "data": {"file_pattern": "*.csv"},  # the demo's span-{SPAN}/ folders are the demo's layout, not yours
+    "drift": {"exclude": []},
     "labels": {"labeler_columns": [], "metadata_columns": []},
     "provenance": {**{f.name: "" for f in dataclasses.fields(ProvenanceConfig)}, "labelers": []},
 }

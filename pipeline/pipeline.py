@@ -9,6 +9,7 @@ connection. Stages, in order:
             Evaluator -> ErrorAnalysis -> ReviewQueue (which then also lists the weak slices' examples)
 """
 import hashlib
+import importlib
 import os
 
 import tensorflow_model_analysis as tfma
@@ -106,8 +107,8 @@ def conflicts(config: Config, examples):
     return Conflicts(examples=examples, id_column=config.data.id_column, label_column=config.labels.label_column,
                      labeler_columns=config.labels.labeler_columns + derived,
                      metadata_columns=config.labels.metadata_columns, exclude=c.exclude, tolerance=c.tolerance,
-                     relative=c.relative,
-                     absolute_tolerances=c.absolute_tolerances, relative_tolerances=c.relative_tolerances)
+                     relative=c.relative, absolute_tolerances=c.absolute_tolerances,
+                     relative_tolerances=c.relative_tolerances, on_cannot_run=c.on_cannot_run)
 
 
 def review_queue(config: Config, finders):
@@ -141,7 +142,7 @@ def label_errors(config: Config, examples, schema):
                        label_column=config.labels.label_column,
                        features=le.features or config.model.numeric_features,
                        metadata_columns=config.labels.metadata_columns, folds=le.folds, model=le.model,
-                       seed=le.seed)
+                       seed=le.seed, on_cannot_run=le.on_cannot_run)
 
 
 def file_sha256(path, key):
@@ -181,6 +182,19 @@ def corrections(config: Config, examples, schema):
     importer = corrections_importer(path, sha256)
     return importer, CorrectionsApplier(examples=examples, schema=schema, corrections=importer.outputs["result"],
                                         id_column=config.data.id_column, label_column=config.labels.label_column)
+
+
+def extra_component(dotted):
+    """The function `[pipeline] extra_components` names: `module.function(config, examples, schema)` returning
+    a component, such as `from_config` in what `python -m pipeline new-component` writes."""
+    module, _, name = dotted.rpartition(".")
+    try:
+        factory = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        raise ConfigError(f"[pipeline] extra_components names {dotted!r}, which does not import: {e}") from None
+    if not callable(factory):
+        raise ConfigError(f"[pipeline] extra_components names {dotted!r}, which is not a function")
+    return factory
 
 
 def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_connection_config=None,
@@ -228,6 +242,9 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
         conflict_finder.add_upstream_node(validator)  # the agreed order: data checks first
         components.append(conflict_finder)
         finders["conflicts"] = conflict_finder.outputs["conflicts"]
+    # Your own components, on the same `examples` and `schema` (python -m pipeline new-component; README.md).
+    components += [extra_component(dotted)(config, examples, schema)
+                   for dotted in config.pipeline.extra_components]
 
     if not data_only:
         label = training_label(config)

@@ -27,6 +27,9 @@ class ConflictsSpec(ComponentSpec):
         "relative": ExecutionParameter(type=bool),
         "absolute_tolerances": ExecutionParameter(type=str),
         "relative_tolerances": ExecutionParameter(type=str),
+        # "skip" (default): data the finder cannot work with (no label anywhere) is reported in summary.json and
+        # the run goes on; "fail": it stops the run.
+        "on_cannot_run": ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples)}
     OUTPUTS = {"conflicts": ChannelParameter(type=LabelConflicts)}
@@ -46,12 +49,12 @@ class Conflicts(base_beam_component.BaseBeamComponent):
 
     def __init__(self, examples: types.BaseChannel, *, id_column: str, label_column: str, labeler_columns=(),
                  metadata_columns=(), exclude=(), tolerance: float = 0.0, relative: bool = False,
-                 absolute_tolerances=None, relative_tolerances=None):
+                 absolute_tolerances=None, relative_tolerances=None, on_cannot_run: str = "skip"):
         spec = ConflictsSpec(
             examples=examples, id_column=id_column, label_column=label_column,
             labeler_columns=json.dumps(list(labeler_columns)), metadata_columns=json.dumps(list(metadata_columns)),
             exclude=json.dumps(list(exclude)), tolerance=float(tolerance), relative=bool(relative),
             absolute_tolerances=json.dumps(dict(absolute_tolerances or {}), sort_keys=True),
             relative_tolerances=json.dumps(dict(relative_tolerances or {}), sort_keys=True),
-            conflicts=types.Channel(type=LabelConflicts))
+            on_cannot_run=on_cannot_run, conflicts=types.Channel(type=LabelConflicts))
         super().__init__(spec=spec)

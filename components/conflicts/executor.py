@@ -7,6 +7,7 @@ matching pair.
 import csv
 import io
 import json
+import math
 import os
 from collections import Counter
 
@@ -18,13 +19,15 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from components.conflicts.matching import Matcher, UnionFind, pairs_in_bucket
+from components.input_checks import InputError
+from components.safe_text import spreadsheet_row
 from components.examples_io import split_files_pattern
 
 CONFLICTS_FILE = "conflicts.csv"
 SUMMARY_FILE = "summary.json"
 
 
-class ConflictsError(ValueError):
+class ConflictsError(InputError):
     """Input or configuration the user must fix; the message names the column or key."""
 
 
@@ -42,6 +45,8 @@ def _scalar(feature, name, example_id):
     if not values:
         return None
     value = values[0]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN or inf: no measurement (as [data] missing_values reads them), never a match
     return value.decode("utf-8", errors="backslashreplace") if isinstance(value, bytes) else value
 
 
@@ -138,13 +143,15 @@ def _bucket(record, matcher):
 
 
 def check_columns(stats, config):
-    """Raises ConflictsError for a missing or empty label column, examples without id, or config naming unknown
-    columns."""
+    """Raises ConflictsError for a label column that is not in the data, examples without id, or config naming
+    unknown columns. Returns why the finder cannot run on this data (every label empty), or "" when it can."""
     label_column, id_column = config["label_column"], config["id_column"]
+    reason = ""
     if stats["unlabelled"] == stats["examples"]:
-        raise ConflictsError(f"the label column {label_column!r} has no value in any of the {stats['examples']} "
-                             f"examples (missing or empty); set [labels] label_column to the column that holds "
-                             f"the label")
+        reason = (f"the label column {label_column!r} has no value in any of the {stats['examples']} examples; "
+                  f"a conflict needs two labels")
+        if label_column not in stats["seen"] or config.get("on_cannot_run") == "fail":
+            raise ConflictsError(f"{reason}: set [labels] label_column to the column that holds the label")
     if stats["without_id"]:
         raise ConflictsError(f"{stats['without_id']} examples have no value in the id column {id_column!r}; "
                              f"conflicts are reported by id: fill it or set [data] id_column")
@@ -155,6 +162,7 @@ def check_columns(stats, config):
         if unknown:
             raise ConflictsError(f"[conflicts] {key} names {', '.join(map(repr, unknown))}, not a column of the "
                                  f"examples; columns: {', '.join(sorted(stats['seen']))}")
+    return reason
 
 
 def summarize(result, stats, matcher, config):
@@ -178,9 +186,10 @@ def summarize(result, stats, matcher, config):
 
 
 def write_outputs(result, stats, matcher, config, output_uri):
-    """Checks the columns, then writes conflicts.csv (one row per example in a conflict group) and summary.json."""
-    check_columns(stats, config)
-    summary = summarize(result, stats, matcher, config)
+    """Checks the columns, then writes conflicts.csv (one row per example in a conflict group; text made inert for
+    spreadsheets) and summary.json (with `skipped`: why the finder could not run on this data, or "")."""
+    skipped = check_columns(stats, config)
+    summary = dict(summarize(result, stats, matcher, config), skipped=skipped)
     features = list(summary["compared_features"])
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
@@ -188,8 +197,9 @@ def write_outputs(result, stats, matcher, config, output_uri):
     for group_id, members in enumerate(result["groups"], start=1):
         for example_id, label, values, split, metadata in members:
             values = dict(values)
-            writer.writerow([group_id, example_id, label, split, *("" if v is None else v for v in metadata),
-                             *(_display(values.get(name)) for name in features)])
+            writer.writerow(spreadsheet_row([group_id, example_id, label, split,
+                                             *("" if v is None else v for v in metadata),
+                                             *(_display(values.get(name)) for name in features)]))
     fileio.makedirs(output_uri)
     with fileio.open(os.path.join(output_uri, CONFLICTS_FILE), "w") as f:
         f.write(text.getvalue())
@@ -212,6 +222,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples = artifact_utils.get_single_instance(input_dict["examples"])
         output = artifact_utils.get_single_instance(output_dict["conflicts"])
         config = {key: exec_properties[key] for key in ("label_column", "id_column")}
+        config["on_cannot_run"] = exec_properties.get("on_cannot_run") or "skip"
         for key in ("metadata_columns", "labeler_columns", "exclude", "absolute_tolerances", "relative_tolerances"):
             config[key] = json.loads(exec_properties[key])
         config["excluded"] = [config["id_column"], config["label_column"], *config["labeler_columns"],
@@ -247,6 +258,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             output.set_int_custom_property(key, summary[key])
         output.set_json_value_custom_property("label_pairs", summary["label_pairs"])
         output.set_json_value_custom_property("excluded_all_missing", summary["excluded_all_missing"])
+        output.set_string_custom_property("skipped", summary["skipped"])
+        if summary["skipped"]:
+            print(f"Conflicts: skipped: {summary['skipped']}; wrote {output.uri}", flush=True)
+            return
         pairs = "; ".join(f"{' vs '.join(p['labels'])}: {p['pairs']}" for p in summary["label_pairs"]) or "none"
         print(f"Conflicts: {summary['groups']} group(s), {summary['examples_in_conflict']} examples in conflict "
               f"(pairs by label: {pairs}); wrote {output.uri}", flush=True)

@@ -12,7 +12,8 @@ from components.label_errors import executor
 class LabelIssues(types.Artifact):
     """A folder with label_issues.csv (flagged examples, worst first) and summary.json (dataset-level health).
 
-    Custom properties: num_issues, num_analysed, estimated_noise_rate."""
+    Custom properties: num_issues, num_analysed, estimated_noise_rate (absent when skipped), skipped (the reason the
+    finder could not run on this data, or empty)."""
     TYPE_NAME = "components.LabelIssues"  # importable by this name, as Kubeflow's container needs
 
 
@@ -25,6 +26,9 @@ class LabelErrorsSpec(types.ComponentSpec):
         "folds": ExecutionParameter(type=int),
         "model": ExecutionParameter(type=str),  # a key of finder.MODELS
         "seed": ExecutionParameter(type=int),
+        # "skip" (default): data the finder cannot work with is reported in summary.json and the run goes on;
+        # "fail": it stops the run.
+        "on_cannot_run": ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {
         "examples": ChannelParameter(type=standard_artifacts.Examples),
@@ -40,9 +44,9 @@ class LabelErrors(base_beam_component.BaseBeamComponent):
 
     def __init__(self, examples: types.BaseChannel, schema: types.BaseChannel, *, id_column: str,
                  label_column: str, features: list, metadata_columns: list = (), folds: int = 5,
-                 model: str = "logistic_regression", seed: int = 0):
+                 model: str = "logistic_regression", seed: int = 0, on_cannot_run: str = "skip"):
         super().__init__(spec=LabelErrorsSpec(
             examples=examples, schema=schema, id_column=id_column, label_column=label_column,
             features=json.dumps(list(features)), metadata_columns=json.dumps(list(metadata_columns)),
-            folds=folds, model=model, seed=seed,
+            folds=folds, model=model, seed=seed, on_cannot_run=on_cannot_run,
             label_issues=types.Channel(type=LabelIssues)))

@@ -20,6 +20,7 @@ from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
 from components.label_errors import finder
+from components.safe_text import spreadsheet_cell
 
 ISSUES_FILE = "label_issues.csv"
 SUMMARY_FILE = "summary.json"
@@ -60,6 +61,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             summary = json.load(f)
         output.set_int_custom_property("num_issues", summary["counts"]["label_issues"])
         output.set_int_custom_property("num_analysed", summary["counts"]["analysed"])
+        output.set_string_custom_property("skipped", summary.get("skipped", ""))
+        if summary.get("skipped"):
+            print(f"LabelErrors: skipped: {summary['skipped']}; wrote {output.uri}", flush=True)
+            return
         output.set_float_custom_property("estimated_noise_rate", summary["estimated_noise_rate"])
         print(f"LabelErrors: {summary['counts']['label_issues']} likely label error(s) among "
               f"{summary['counts']['analysed']} examples; estimated noise rate "
@@ -69,16 +74,19 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 class Settings:
     """What the executor needs from exec_properties, checked against the schema before any data is read."""
 
-    def __init__(self, id_column, label_column, features, metadata_columns, folds, model, seed):
+    def __init__(self, id_column, label_column, features, metadata_columns, folds, model, seed,
+                 on_cannot_run="skip"):
         self.id_column, self.label_column = id_column, label_column
         self.features, self.metadata_columns = features, metadata_columns
         self.folds, self.model, self.seed = folds, model, seed
+        self.on_cannot_run = on_cannot_run
         self.absent_features = []
 
     @classmethod
     def from_exec_properties(cls, props):
         return cls(props["id_column"], props["label_column"], json.loads(props["features"]),
-                   json.loads(props["metadata_columns"]), int(props["folds"]), props["model"], int(props["seed"]))
+                   json.loads(props["metadata_columns"]), int(props["folds"]), props["model"], int(props["seed"]),
+                   props.get("on_cannot_run") or "skip")
 
     def check_columns(self, in_schema):
         if self.label_column not in in_schema:
@@ -122,8 +130,15 @@ def analyse_and_write(batches, settings, output_uri):
     # Sorted by id: Beam gives no order, and the fold assignment depends on it; this keeps the output reproducible.
     frame = examples_frame(batches, settings).sort_values(settings.id_column, kind="stable", ignore_index=True)
     features = frame[settings.features].apply(pd.to_numeric, errors="coerce").astype(float)
-    findings = finder.find_label_errors(features, frame[settings.label_column], folds=settings.folds,
-                                        model=settings.model, seed=settings.seed, log=logging.info)
+    try:
+        findings = finder.find_label_errors(features, frame[settings.label_column], folds=settings.folds,
+                                            model=settings.model, seed=settings.seed, log=logging.info)
+    except finder.LabelErrorsError as e:  # this data cannot be analysed: say why, and let the run go on
+        if settings.on_cannot_run == "fail":
+            raise
+        _write(output_uri, pd.DataFrame(columns=ISSUE_COLUMNS + settings.metadata_columns),
+               {"skipped": str(e), "counts": {"examples": len(frame), "analysed": 0, "label_issues": 0}})
+        return
     issues = pd.DataFrame({
         "example_id": frame[settings.id_column],
         "given_label": frame[settings.label_column],
@@ -131,8 +146,15 @@ def analyse_and_write(batches, settings, output_uri):
         "quality_score": findings.quality_score,
         **{column: frame[column] for column in settings.metadata_columns},
     })[findings.is_issue].sort_values(["quality_score", "example_id"], kind="stable")
+    _write(output_uri, issues, findings.summary)
+
+
+def _write(output_uri, issues, summary):
+    """label_issues.csv, with every text cell made inert for spreadsheets (components/safe_text.py), and
+    summary.json."""
+    issues = issues.apply(lambda column: column.map(spreadsheet_cell) if column.dtype == object else column)
     fileio.makedirs(output_uri)
     with fileio.open(os.path.join(output_uri, ISSUES_FILE), "w") as f:
         f.write(issues.to_csv(index=False))
     with fileio.open(os.path.join(output_uri, SUMMARY_FILE), "w") as f:
-        f.write(json.dumps(findings.summary, indent=2) + "\n")
+        f.write(json.dumps(summary, indent=2) + "\n")
