@@ -1,5 +1,5 @@
-"""What the Examples-producing components here share: reading split files, reading a feature's value, and carrying
-an Examples artifact's properties (splits, span, payload format, provenance) over to the artifact made from it."""
+"""Examples artifacts: where a split's files are, and carrying an artifact's properties (splits, span, payload format,
+provenance, corrections) over to the artifact made from it."""
 import os
 
 from tfx.components.util import examples_utils
@@ -20,19 +20,6 @@ CORRECTIONS_PROPERTIES = (
 
 def split_files_pattern(examples, split):
     return os.path.join(artifact_utils.get_split_uri([examples], split), "*")
-
-
-def feature_value(example, name):
-    """The first value of feature `name` of a tf.train.Example as a string, or None when it has none."""
-    feature = example.features.feature.get(name)
-    if feature is None:
-        return None
-    kind = feature.WhichOneof("kind")
-    values = getattr(feature, kind).value if kind else []
-    if not values:
-        return None
-    value = values[0]
-    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
 
 
 def carry_over(source, target):

@@ -2,7 +2,7 @@
 
 Stock CsvExampleGen parses every CSV line with Python's csv module, builds each tf.Example in pure-Python protobuf
 (about 1 ms per row here), then shuffles and writes one Beam element per row. This executor plans the work (files,
-headers, byte ranges, Parquet row groups), and its Beam pipeline (`encode.py`) parses with pyarrow, encodes whole
+headers, byte ranges, Parquet row groups), and its Beam pipeline (`encode.py` and the modules it names) parses with pyarrow, encodes whole
 record batches with tfx_bsl's C++ encoder and writes each unit of work's rows as one gzipped TFRecord shard per split.
 Spans, versions, the output artifact, caching and MLMD stay TFX's own (`BaseExampleGenExecutor`, `FileBasedExampleGen`).
 """
@@ -22,9 +22,11 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
-from components.fast_example_gen.encode import (SHARD_PREFIX, ColumnType, CombineTypes, EncodeDoFn, InputDataError,
-                                                RowGroup, WriteShardDoFn, chunk_types, count_range, open_parquet,
-                                                resolve_chunks, write_tfrecords)
+from components.examples_io.tfrecord import WriteShards, shard_path, write_tfrecords
+from components.fast_example_gen.csv_chunks import count_range, resolve_chunks
+from components.fast_example_gen.encode import EncodeDoFn, RowGroup, open_parquet
+from components.fast_example_gen.type_inference import ColumnType, CombineTypes, chunk_types
+from components.input_checks import InputError
 
 DEFAULT_CHUNK_BYTES = 16 << 20
 
@@ -38,10 +40,10 @@ def _is_parquet(path):
 def _list_files(input_base, pattern):
     files = sorted(fileio.glob(os.path.join(input_base, pattern)))
     if not files:
-        raise InputDataError(f"split pattern {pattern!r} matches no file under {input_base}")
+        raise InputError(f"split pattern {pattern!r} matches no file under {input_base}")
     kinds = {_is_parquet(f) for f in files}
     if len(kinds) > 1:
-        raise InputDataError(f"split pattern {pattern!r} matches both Parquet and CSV files under {input_base}; "
+        raise InputError(f"split pattern {pattern!r} matches both Parquet and CSV files under {input_base}; "
                              f"one split must be one format")
     return files
 
@@ -53,15 +55,15 @@ def _csv_header(files):
         with fileio.open(path, "rb") as f:
             first = f.read(1)
         if not first:
-            raise InputDataError(f"{path}: line 1: the file is empty; a CSV file needs at least a header line")
+            raise InputError(f"{path}: line 1: the file is empty; a CSV file needs at least a header line")
         names = io_utils.load_csv_column_names(path)
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise InputDataError(f"{path}: line 1: duplicate column name(s) {duplicates} in the header")
+            raise InputError(f"{path}: line 1: duplicate column name(s) {duplicates} in the header")
         if header is None:
             header, first_path = names, path
         elif names != header:
-            raise InputDataError(f"{path}: line 1: the header {names} differs from {first_path}'s {header}; "
+            raise InputError(f"{path}: line 1: the header {names} differs from {first_path}'s {header}; "
                                  f"all files of a split need the same columns in the same order")
     return header
 
@@ -78,7 +80,7 @@ def _parquet_column_type(arrow_type, path, name):
         return ColumnType.STRING
     if pa.types.is_null(arrow_type):
         return ColumnType.UNKNOWN
-    raise InputDataError(f"{path}: column {name!r} has Parquet type {arrow_type}, which has no tf.Example "
+    raise InputError(f"{path}: column {name!r} has Parquet type {arrow_type}, which has no tf.Example "
                          f"equivalent here; cast it to an integer, float or string column")
 
 
@@ -91,12 +93,12 @@ def _parquet_plan(files):
             meta = open_parquet(path)
             schema, n_groups = meta.schema_arrow, meta.num_row_groups
         except pa.ArrowException as e:
-            raise InputDataError(f"{path}: not a readable Parquet file: {e}") from None
+            raise InputError(f"{path}: not a readable Parquet file: {e}") from None
         file_kinds = [_parquet_column_type(field.type, path, field.name) for field in schema]
         if names is None:
             names, kinds, first_path = schema.names, file_kinds, path
         elif schema.names != names or file_kinds != kinds:
-            raise InputDataError(f"{path}: its columns {list(zip(schema.names, map(str, file_kinds)))} differ from "
+            raise InputError(f"{path}: its columns {list(zip(schema.names, map(str, file_kinds)))} differ from "
                                  f"{first_path}'s {list(zip(names, map(str, kinds)))}; all files of a split need "
                                  f"the same columns with the same kinds")
         row_groups += [RowGroup(path, i, len(row_groups) + i) for i in range(n_groups)]
@@ -200,12 +202,12 @@ class Executor(BaseExampleGenExecutor):
         with self._make_beam_pipeline() as pipeline:
             for label, encoder in encoders.items():  # encode and write fuse into one step: no per-row traffic
                 _ = (pipeline | f"Encode{label}" >> encoder
-                     | f"WriteShards{label}" >> beam.ParDo(WriteShardDoFn(split_uris)))
+                     | f"WriteShards{label}" >> beam.ParDo(WriteShards(split_uris, "FastExampleGen")))
 
         for name, uri in split_uris.items():
             if not fileio.glob(os.path.join(uri, "*")):  # an empty split is still a readable one
                 logging.warning("FastExampleGen: split %s has no examples", name)
-                write_tfrecords(os.path.join(uri, f"{SHARD_PREFIX}-empty.gz"), [])
+                write_tfrecords(shard_path(uri, "empty"), [])
         if payload_format:
             examples_utils.set_payload_format(examples, payload_format)
         if file_format:

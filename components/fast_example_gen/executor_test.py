@@ -179,5 +179,5 @@ def test_bad_csv_names_file_and_line(tmp_path, name, content, message):
 def test_header_differing_between_files_names_the_file(tmp_path):
     (tmp_path / "a.csv").write_bytes(b"a,b\n1,2\n")
     (tmp_path / "b.csv").write_bytes(b"a,c\n1,2\n")
-    with pytest.raises(fast_executor.InputDataError, match=r"b.csv: line 1: the header \['a', 'c'\] differs"):
+    with pytest.raises(fast_executor.InputError, match=r"b.csv: line 1: the header \['a', 'c'\] differs"):
         run_example_gen(fast(), tmp_path, tmp_path / "out", "*.csv")

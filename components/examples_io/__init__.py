@@ -1,0 +1,30 @@
+"""What every component does with Examples and schemas, in one place:
+
+- `read`: the splits of an Examples artifact through TFXIO, as Arrow record batches or serialized records.
+- `tfrecord`: whole gzipped TFRecord shards (`Shard`, `WriteShards`, `write_tfrecords`); no TensorFlow or TFX.
+- `schema`: read a schema, a column's label domain, check configured columns, project for a read.
+- `values`: feature values of a tf.train.Example or of an Arrow list column.
+- `results`: a small result (counts, ids) brought out of a Beam pipeline.
+- `artifacts`: carry an Examples artifact's splits, payload format and properties over to one made from it.
+
+Names are resolved lazily (`from components.examples_io import carry_over` imports `artifacts` only), so a Beam
+worker that needs the shard writer does not import TFX and TensorFlow with the rest.
+"""
+import importlib
+
+_PUBLIC = {
+    "record_batches": "read", "records": "read", "split_names": "read",
+    "Shard": "tfrecord", "WriteShards": "tfrecord", "write_tfrecords": "tfrecord", "shard_path": "tfrecord",
+    "content_name": "tfrecord",
+    "read_schema": "schema", "label_domain": "schema", "is_integer": "schema", "check_columns": "schema",
+    "projected_schema": "schema",
+    "feature_values": "values", "feature_value": "values", "first_values": "values",
+    "Results": "results",
+    "carry_over": "artifacts", "split_files_pattern": "artifacts",
+}
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(f"{__name__}.{_PUBLIC[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
