@@ -1,8 +1,9 @@
-"""Lineage trees from ML Metadata: a model's upstream (what data, code and decisions made it) and a data version's
-downstream (what was made from it, which models). `python -m pipeline lineage` prints what these functions return.
+"""Lineage trees from ML Metadata: a model's upstream (what data, code and decisions made it), the serving-monitor
+runs that watched it, and a data version's downstream (what was made from it, which models). `python -m pipeline lineage` prints what these functions return.
 """
 import json
 
+from pipeline import monitor
 from pipeline.mlmd_graph import LineageError, decode, format_time, is_external
 
 
@@ -100,6 +101,21 @@ def model_fate(graph, model):
     return fate
 
 
+def monitor_lines(graph, model):
+    """One line per serving-monitor run that watched `model` (python -m pipeline monitor), oldest first."""
+    lines = []
+    for execution in graph.consumers(model):
+        reports = [a for _, a in graph.outputs(execution) if graph.type_name(a) == monitor.REPORT_TYPE]
+        if graph.component(execution) != monitor.EXECUTION_TYPE or not reports:
+            continue
+        found = {k: decode(v) for k, v in reports[0].custom_properties.items()}
+        beyond = ", ".join(found.get("beyond_thresholds") or []) or "nothing"
+        served = decode(execution.custom_properties["serving"]) if "serving" in execution.custom_properties else "?"
+        lines.append(f"  {_describe_execution(graph, execution)}: {found.get('verdict')} (beyond thresholds: "
+                     f"{beyond}) on {found.get('serving_rows')} rows of {served}; report: {reports[0].uri}")
+    return lines
+
+
 def model_lineage(graph, model="latest"):
     """The report of `python -m pipeline lineage --model`: the model, its blessing and push, its upstream tree."""
     artifact = find_model(graph, model)
@@ -112,6 +128,9 @@ def model_lineage(graph, model="latest"):
                 if value and "pushed_destination" in output.custom_properties else ""
             lines.append(f"  {what}: {graph.type_name(output)} #{output.id}, {flag}: "
                          f"{'yes' if value else 'no'}{where}")
+    watched = monitor_lines(graph, artifact)
+    if watched:
+        lines += ["Watched by the serving monitor:"] + watched
     lines.append("Upstream (each artifact <- the execution that made it; indented lines are its inputs):")
     lines += upstream_lines(graph, artifact, indent="  ")
     return "\n".join(lines)

@@ -82,11 +82,13 @@ class Graph:
         return self._artifact_types[artifact.type_id]
 
     def component(self, execution):
-        """The pipeline node id (e.g. 'Trainer') of an execution, from its `node` context."""
+        """The pipeline node id (e.g. 'Trainer') of an execution, from its `node` context, else its type's name."""
         if execution.id not in self._components:
             names = [c.name.split(".", 1)[-1] for c in self.store.get_contexts_by_execution(execution.id)
                      if self.store.get_context_types_by_id([c.type_id])[0].name == "node"]
-            self._components[execution.id] = names[0] if names else f"execution {execution.id}"
+            # Outside a pipeline (e.g. the serving monitor) there is no node: the execution's type names it.
+            self._components[execution.id] = names[0] if names else self.store.get_execution_types_by_id(
+                [execution.type_id])[0].name
         return self._components[execution.id]
 
     def producer(self, artifact):

@@ -29,11 +29,9 @@ from ml_metadata.proto import metadata_store_pb2
 from models.features import LABEL_VOCABULARY
 from pipeline.configs import Config, metadata_path
 from pipeline.mlmd_graph import Graph, open_store
-from pipeline.monitor import estimates, report, serving_input, sources as model_sources
+from pipeline.monitor import CONTEXT_TYPE, EXECUTION_TYPE, REPORT_TYPE, estimates, report, serving_input
+from pipeline.monitor import sources as model_sources
 
-EXECUTION_TYPE = "ServingMonitor"
-REPORT_TYPE = "MonitorReport"
-CONTEXT_TYPE = "model_monitoring"
 STATISTICS_FILE, PREDICTIONS_FILE = "serving_statistics.pb", "predictions.json"  # beside report.py's files
 TRAIN_SPLIT, EVAL_SPLIT = "train", "eval"
 
