@@ -2,6 +2,7 @@
 `python -m pipeline compile --target kubeflow [--output FILE] [--config FILE.toml]`.
 `python -m pipeline lineage [--model latest|ID] [--data VERSION] [--config FILE.toml]`.
 `python -m pipeline runs [--format table|json] [--config FILE.toml]`.
+`python -m pipeline report [--run latest|ID] [--output FILE.html] [--config FILE.toml]`: the run report, rebuilt.
 `python -m pipeline monitor --serving DIR [--model latest|ID] [--config FILE.toml]`: exit 1 when drift or skew is
 beyond thresholds.
 
@@ -10,6 +11,7 @@ its error, the path of the full log and exit status 1.
 """
 import argparse
 import json
+import os
 import sys
 import warnings
 
@@ -39,6 +41,7 @@ def cmd_run(args):
     except local_runner.PipelineFailed as failed:  # show the component's error, not the orchestrator's traceback
         error = failed.__cause__
         print(f"\nPipeline failed: {type(error).__name__}: {error}\nFull log: {failed.log_path}", file=sys.stderr)
+        _print_report(config)
         return 2 if isinstance(error, InputError) else 1
     print("\nPipeline finished.")
     print(f"  outputs (pipeline root): {paths['pipeline_root']}")
@@ -46,7 +49,20 @@ def cmd_run(args):
     if not args.data_only:
         print(f"  pushed models:           {paths['serving_model']}")
     print(f"  full log:                {paths['log']}")
-    return 0
+    return 0 if _print_report(config) else 1
+
+
+def _print_report(config):
+    """Writes the newest run's report (pipeline/report) and prints where; False when it could not be built."""
+    from pipeline import report
+    try:
+        paths = report.write_for_config(config)
+    except Exception as e:  # the run's outcome stands; say plainly that its report is missing
+        print(f"  run report: not written: {type(e).__name__}: {e}", file=sys.stderr)
+        return False
+    print(f"  run report:              {paths['html']}\n  (facts: {os.path.basename(paths['json'])}, "
+          f"data card: {os.path.basename(paths['data_card'])}, beside it)")
+    return True
 
 
 def cmd_compile(args):
@@ -78,6 +94,14 @@ def cmd_runs(args):
     from pipeline import ledger  # reads component and metric names from the components: TensorFlow loads here
     rows = ledger.ledger(_graph(args))
     print(json.dumps(rows, indent=2) if args.format == "json" else ledger.format_ledger(rows))
+    return 0
+
+
+def cmd_report(args):
+    """The run report of any past run, rebuilt from ML Metadata and the artifacts alone."""
+    from pipeline import report
+    paths = report.write_for_config(load_config(args.config), args.run, args.output)
+    print(f"Run report: {paths['html']}\n  facts:     {paths['json']}\n  data card: {paths['data_card']}")
     return 0
 
 
@@ -119,6 +143,14 @@ def build_parser():
     runs.add_argument("--format", choices=("table", "json"), default="table")
     runs.add_argument("--config", help="TOML file of the run; its ML Metadata store is read")
     runs.set_defaults(handler=cmd_runs)
+    report = commands.add_parser("report", help="write a run's report (HTML page, JSON facts, data card) from ML "
+                                                "Metadata and the artifacts")
+    report.add_argument("--run", default="latest", help="'latest' (default) or a run id (python -m pipeline runs)")
+    report.add_argument("--output", metavar="FILE.html",
+                        help="the page to write (the .json and .data_card.md go beside it); default "
+                             "<output_dir>/reports/<run id>.html")
+    report.add_argument("--config", help="TOML file of the run; its ML Metadata store is read")
+    report.set_defaults(handler=cmd_report)
     monitor = commands.add_parser("monitor", help="compare serving data with the model's training data and run the "
                                                   "model on it; exit 1 when drift or skew is beyond thresholds")
     monitor.add_argument("--serving", required=True, metavar="DIR",

@@ -1,4 +1,10 @@
-"""ReviewQueue executor: reads whichever finders' outputs it was given, writes review_queue.csv and summary.json."""
+"""ReviewQueue executor: reads whichever finders' outputs it was given, writes review_queue.csv and summary.json.
+
+review_queue.csv is opened in spreadsheets and comes back as a corrections file: every cell is made inert
+(components/safe_text.py: formula-like starts neutralised, control characters escaped) and the context columns are
+cut for display; ids and labels are never cut, so the corrections reader (which undoes the neutralising) finds them.
+The finders' files are read back to what they held, whatever the size of a cell.
+"""
 import csv
 import io
 import json
@@ -9,6 +15,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from components.review_queue.queue import EXTRA_COLUMNS, QUEUE_COLUMNS, build_queue, summarize
+from components.safe_text import MAX_DISPLAY_CHARS, restore_cell, spreadsheet_row
 
 QUEUE_FILE = "review_queue.csv"
 SUMMARY_FILE = "summary.json"
@@ -22,8 +29,10 @@ def read_rows(artifact, file_name):
     if not fileio.exists(path):
         raise FileNotFoundError(f"{path} does not exist: the {artifact.type_name} artifact at {artifact.uri} holds "
                                 f"{', '.join(sorted(fileio.listdir(artifact.uri)))}")
+    csv.field_size_limit(max(csv.field_size_limit(), (1 << 31) - 1))  # the default stops at 128 KiB a cell
     with fileio.open(path) as f:
-        return list(csv.DictReader(io.StringIO(f.read())))
+        return [{key: restore_cell(value) for key, value in row.items()}
+                for row in csv.DictReader(io.StringIO(f.read()))]
 
 
 class Executor(base_executor.BaseExecutor):
@@ -47,7 +56,7 @@ class Executor(base_executor.BaseExecutor):
         text = io.StringIO()
         writer = csv.DictWriter(text, QUEUE_COLUMNS + EXTRA_COLUMNS + metadata_columns, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(queue)
+        writer.writerows(spreadsheet_row(row, MAX_DISPLAY_CHARS, keep_whole=QUEUE_COLUMNS) for row in queue)
         fileio.makedirs(output.uri)
         with fileio.open(os.path.join(output.uri, QUEUE_FILE), "w") as f:
             f.write(text.getvalue())
