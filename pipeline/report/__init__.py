@@ -11,6 +11,7 @@ import json
 import os
 import re
 
+from pipeline.mlmd_graph import Graph, open_store
 from pipeline.report import data_card, files, page
 from pipeline.report.run_outputs import RunOutputs, find_run
 from pipeline.report.sections import data, labels, model, progress, provenance, run_summary, suspects
@@ -60,3 +61,18 @@ def write(report, html_path):
 
 def default_path(output_dir, run_id):
     return os.path.join(output_dir, "reports", file_stem(run_id) + ".html")
+
+
+def write_for_config(config, run="latest", output=None):
+    """Builds the report of `run` from the ML Metadata store `config` names, writes it (by default to
+    <output_dir>/reports/<run id>.html) and returns the paths written."""
+    from pipeline.configs import ConfigError, metadata_path
+    card = config.report.data_card_file
+    if card and "://" not in card and not os.path.isfile(card):
+        raise ConfigError(f"[report] data_card_file {card!r} does not exist: write the data card's people-written "
+                          f"part (motivation, intended use, risks) there, as data/data_card.md does for the demo, "
+                          f"or set it to \"\"")
+    store = metadata_path(config)
+    report = build(Graph(open_store(store)), run, metadata=store, pipeline_name=config.pipeline.name,
+                   data_card_file=card)
+    return write(report, output or default_path(config.pipeline.output_dir, report.facts["run_id"]))

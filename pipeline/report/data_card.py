@@ -148,5 +148,5 @@ def render(facts, human_text, human_path):
 
 
 def _demote_headings(text):
-    """The people-written file's headings one level down (its '# Title' becomes '### Title' under our '##')."""
-    return "\n".join("##" + line if line.startswith("#") else line for line in text.splitlines())
+    """The people-written file's headings one level down, under the card's own '## Motivation, ...' heading."""
+    return "\n".join("#" + line if line.startswith("#") else line for line in text.splitlines())

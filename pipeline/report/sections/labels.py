@@ -11,6 +11,7 @@ SUMMARY_FILE = "summary.md"
 TEMPLATE = """
 <p class="verdict verdict-{{ f.gate.status }}">Agreement gate: <strong>{{ f.gate.status|upper }}</strong>
 {% if f.gate.reasons %}: {{ f.gate.reasons|join("; ") }}{% endif %}
+
 (thresholds: alpha {{ f.gate.min_agreement }} overall, {{ f.gate.min_class_agreement }} per class).</p>
 {% if f.classes_to_review %}
 <p id="revise">Revise the labeling instructions for, worst first:
