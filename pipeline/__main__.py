@@ -2,6 +2,7 @@
 `python -m pipeline compile --target kubeflow [--output FILE] [--config FILE.toml]`.
 `python -m pipeline lineage [--model latest|ID] [--data VERSION] [--config FILE.toml]`.
 `python -m pipeline runs [--format table|json] [--config FILE.toml]`.
+`python -m pipeline new-component NAME`: writes components/NAME/ in the house shape (README "Add your own component").
 `python -m pipeline report [--run latest|ID] [--output FILE.html] [--config FILE.toml]`: the run report, rebuilt.
 `python -m pipeline monitor --serving DIR [--model latest|ID] [--config FILE.toml]`: exit 1 when drift or skew is
 beyond thresholds.
@@ -17,7 +18,7 @@ import warnings
 
 from pipeline import kubeflow_runner
 from pipeline.configs import ConfigError, load_config, metadata_path
-from pipeline import lineage, mlmd_graph
+from pipeline import lineage, mlmd_graph, scaffold
 from pipeline.inputs import InputError, check_inputs, check_output_dir
 
 # Google client libraries warn at import about future Python and storage versions: nothing a CLI user can act on.
@@ -120,6 +121,15 @@ def cmd_monitor(args):
     return result["exit_status"]
 
 
+def cmd_new_component(args):
+    """Writes components/NAME/ from pipeline/scaffold/templates and registers its artifact type."""
+    written = scaffold.new_component(args.name)
+    print(f"Wrote {len(written) - 1} files in components/{args.name}/ and registered its artifact type in "
+          f"components/__init__.py.\nNext:\n  .venv/bin/python -m pytest components/{args.name} -q\n"
+          f"  add to your config: [pipeline] extra_components = [\"components.{args.name}.component.from_config\"]")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m pipeline", description="tfx-datacentric pipeline")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +169,10 @@ def build_parser():
     monitor.add_argument("--config", help="TOML file of the run that trained the model; its ML Metadata store is "
                                           "read, and the monitor's report goes under its output_dir")
     monitor.set_defaults(handler=cmd_monitor)
+    new_component = commands.add_parser("new-component", help="write components/NAME/: a working component in the "
+                                                              "house shape, with its tests, to change")
+    new_component.add_argument("name", metavar="NAME", help="snake_case, e.g. label_balance")
+    new_component.set_defaults(handler=cmd_new_component)
     return parser
 
 
@@ -166,7 +180,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ConfigError, InputError, mlmd_graph.LineageError) as e:
+    except (ConfigError, InputError, mlmd_graph.LineageError, scaffold.ScaffoldError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

@@ -9,6 +9,17 @@ import pytest
 from tests.pipeline_runs import REPO, run_cli, write_config
 
 
+# Fixtures that run the pipeline. A test that uses one, directly or through another fixture, is marked `slow`
+# (pytest.ini), so `make test-fast` skips it; a test that starts a run itself carries @pytest.mark.slow.
+PIPELINE_FIXTURES = {"demo_run"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 class DemoRun:
     def __init__(self, root, config_path, result):
         self.root = root

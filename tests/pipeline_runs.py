@@ -31,8 +31,9 @@ def write_config(path, sections):
 
 
 def run_cli(*args, cwd=REPO, timeout=1800):
-    """Runs `python -m pipeline ARGS` and returns the CompletedProcess (stdout and stderr as text)."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)
+    """Runs `python -m pipeline ARGS` in the project at `cwd` (this one, or a copy: its code is imported) and returns
+    the CompletedProcess (stdout and stderr as text)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(cwd))
     return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
