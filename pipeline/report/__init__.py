@@ -14,10 +14,11 @@ import re
 from pipeline.mlmd_graph import Graph, open_store
 from pipeline.report import data_card, files, page
 from pipeline.report.run_outputs import RunOutputs, find_run
-from pipeline.report.sections import data, labels, model, progress, provenance, run_summary, suspects
+from pipeline.report.sections import (data, drift, error_analysis, labels, model, progress, provenance,
+                                     run_summary, suspects)
 
 # Page order. Each entry is a module with `build(run)`.
-SECTIONS = [run_summary, data, labels, suspects, model, provenance, progress]
+SECTIONS = [run_summary, data, drift, labels, suspects, model, error_analysis, provenance, progress]
 
 
 @dataclasses.dataclass

@@ -123,3 +123,23 @@ def timeline(steps, title=""):
         if title:
             axes.set_title(title, loc="left")
         return _svg(figure, title or "timeline")
+
+
+def intervals(labels, values, lows, highs, title="", xlabel="", reference=None, width=3.6):
+    """A point with its interval per label, first on top (e.g. accuracy per slice with a 95% interval); an
+    optional vertical reference line (e.g. a threshold)."""
+    with rc_context(STYLE):
+        figure = _figure(width, 0.5 + 0.2 * max(len(labels), 1))
+        axes = figure.add_subplot()
+        positions = list(range(len(labels)))
+        errors = [[max(v - lo, 0) for v, lo in zip(values, lows)], [max(hi - v, 0) for v, hi in zip(values, highs)]]
+        axes.errorbar(values, positions, xerr=errors, fmt="o", markersize=4, color=COLORS[0], ecolor=COLORS[0],
+                      elinewidth=1.2, capsize=2)
+        if reference is not None:
+            axes.axvline(reference, color=COLORS[3], linewidth=1, linestyle="--")
+        axes.set_yticks(positions, [short(label) for label in labels])
+        axes.set_ylim(len(labels) - 0.5, -0.5)
+        axes.set_xlabel(xlabel)
+        if title:
+            axes.set_title(title, loc="left")
+        return _svg(figure, title or xlabel)

@@ -16,11 +16,13 @@ MODEL = "Model"
 EVALUATION = "ModelEvaluation"
 BLESSING = "ModelBlessing"
 PUSHED_MODEL = "PushedModel"
-LABEL_CONSISTENCY = "components.LabelConsistency"
+LABEL_CONSISTENCY = "components.LabelConsistencyReport"
 LABEL_ISSUES = "components.LabelIssues"
 LABEL_CONFLICTS = "components.LabelConflicts"
 REVIEW_QUEUE = "components.LabelReviewQueue"
 CORRECTIONS = "components.Corrections"
+ERROR_ANALYSIS = "components.ErrorAnalysisResult"
+DRIFT = "components.DriftReport"
 
 STATES = {1: "new", 2: "running", 3: "complete", 4: "failed", 5: "cached", 6: "canceled"}
 
@@ -59,6 +61,11 @@ class RunOutputs:
         found = [a for _, k, a in self.outputs
                  if self.graph.type_name(a) == type_name and (key is None or k == key)]
         return found[-1] if found else None
+
+    def inputs_of(self, artifact):
+        """{input key: artifact} of the run's execution that output `artifact`."""
+        execution = self.execution_of(artifact)
+        return dict(self.graph.inputs(execution)) if execution else {}
 
     def producer_component(self, artifact):
         execution, _ = self.graph.producer(artifact)

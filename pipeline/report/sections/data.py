@@ -147,7 +147,11 @@ def read_anomalies(artifact):
 
 
 def build(run):
-    statistics = run.artifact(STATISTICS, key="statistics")  # StatisticsGen's (Transform's have other keys)
+    # The statistics ExampleValidator checked: those of the data the run reads (a drift baseline's StatisticsGen
+    # outputs the same type under the same key).
+    anomalies_artifact = run.artifact(ANOMALIES, key="anomalies")  # Transform's have other keys
+    statistics = (run.inputs_of(anomalies_artifact).get("statistics") if anomalies_artifact else None) \
+        or run.artifact(STATISTICS, key="statistics")
     if statistics is None:
         return None
     by_split = read_statistics(statistics)
@@ -155,7 +159,6 @@ def build(run):
         return None
     splits = list(by_split)
     features = _feature_facts(by_split, splits)
-    anomalies_artifact = run.artifact(ANOMALIES, key="anomalies")
     anomalies = read_anomalies(anomalies_artifact) if anomalies_artifact else []
     chart_specs = [feature.pop("chart") for feature in features]
     facts = {"splits": splits, "examples": {s: by_split[s].num_examples for s in splits}, "features": features,

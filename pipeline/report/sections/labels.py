@@ -12,7 +12,7 @@ TEMPLATE = """
 <p class="verdict verdict-{{ f.gate.status }}">Agreement gate: <strong>{{ f.gate.status|upper }}</strong>
 {% if f.gate.reasons %}: {{ f.gate.reasons|join("; ") }}{% endif %}
 
-(thresholds: alpha {{ f.gate.min_agreement }} overall, {{ f.gate.min_class_agreement }} per class).</p>
+ (thresholds: alpha {{ f.gate.min_agreement }} overall, {{ f.gate.min_class_agreement }} per class).</p>
 {% if f.classes_to_review %}
 <p id="revise">Revise the labeling instructions for, worst first:
 {% for c in f.classes_to_review %}<strong>{{ c }}</strong>{% if not loop.last %}, {% endif %}{% endfor %}.</p>

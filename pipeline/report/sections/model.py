@@ -1,5 +1,7 @@
-"""Model: overall accuracy, accuracy per slice with example counts (TFMA's metrics from the Evaluator), the
-blessing and the threshold it was judged against, and whether Pusher pushed the model."""
+"""Model: overall accuracy, accuracy per slice with example counts and a 95% Wilson interval (TFMA's metrics from
+the Evaluator), the blessing and the threshold it was judged against, and whether Pusher pushed the model."""
+from statsmodels.stats.proportion import proportion_confint
+
 from pipeline.report import charts, files
 from pipeline.report.html import Section, number, render
 from pipeline.report.run_outputs import BLESSING, EVALUATION, MODEL, PUSHED_MODEL, prop
@@ -15,16 +17,18 @@ TEMPLATE = """
 evaluation examples){% if f.pushed %}; pushed to <code>{{ f.pushed_destination }}</code>{% elif f.pushed is not none %}; not pushed{% endif %}.</p>
 <div class="row">
 <table>
-  <thead><tr><th>slice</th><th class="num">accuracy</th><th class="num">examples</th></tr></thead>
+  <thead><tr><th>slice</th><th class="num">accuracy</th><th class="num">95% interval</th><th class="num">examples</th></tr></thead>
   <tbody>
   {% for s in f.slices %}
-    <tr><td>{{ s.slice }}</td><td class="num">{{ s.accuracy|number }}</td><td class="num">{{ s.examples|number }}</td></tr>
+    <tr><td>{{ s.slice }}</td><td class="num">{{ s.accuracy|number }}</td>
+    <td class="num">{% if s.interval %}[{{ s.interval[0]|number }}, {{ s.interval[1]|number }}]{% else %}–{% endif %}</td>
+    <td class="num">{{ s.examples|number }}</td></tr>
   {% endfor %}
   </tbody>
 </table>
 {{ chart }}
 </div>
-<p class="note">A slice with few examples has a wide uncertainty: read its accuracy with its count.
+<p class="note">Intervals: Wilson 95% for a proportion (statsmodels); a slice with few examples is wide.
 TFMA's output: <code>{{ f.evaluation_uri }}</code></p>
 """
 
@@ -45,8 +49,14 @@ def read_slices(evaluation_uri):
     for metrics in tfma.load_metrics(evaluation_uri):
         values = {entry.key.name: entry.value.double_value.value for entry in metrics.metric_keys_and_values
                   if entry.value.HasField("double_value")}
-        rows.append({"slice": _slice_name(metrics.slice_key), "accuracy": values.get(ACCURACY),
-                     "examples": int(values[EXAMPLE_COUNT]) if EXAMPLE_COUNT in values else None})
+        accuracy = values.get(ACCURACY)
+        examples = int(values[EXAMPLE_COUNT]) if EXAMPLE_COUNT in values else None
+        interval = None
+        if accuracy is not None and examples:
+            low, high = proportion_confint(round(accuracy * examples), examples, alpha=0.05, method="wilson")
+            interval = [float(low), float(high)]
+        rows.append({"slice": _slice_name(metrics.slice_key), "accuracy": accuracy, "examples": examples,
+                     "interval": interval})
     return sorted(rows, key=lambda r: (r["slice"] != "overall", r["slice"]))
 
 
@@ -76,7 +86,9 @@ def build(run):
     facts["gates"] = [{"gate": "Model blessing", "verdict": "pass" if facts["blessed"] else "fail", "anchor": "model",
                        "detail": f"accuracy {number(overall['accuracy'])} against the bar {number(facts['threshold'])}"
                        + ("; pushed" if facts["pushed"] else "; not pushed" if pushed else "")}]
-    shown = [s for s in slices if s["accuracy"] is not None]
-    chart = charts.bars([f"{s['slice']} (n={s['examples']})" for s in shown], [s["accuracy"] for s in shown],
-                        title="accuracy per slice", value_format="{:.3f}", width=3.6) if shown else ""
+    shown = [s for s in slices if s["interval"] is not None]
+    chart = charts.intervals([f"{s['slice']} (n={s['examples']})" for s in shown], [s["accuracy"] for s in shown],
+                             [s["interval"][0] for s in shown], [s["interval"][1] for s in shown],
+                             title="accuracy per slice, 95% interval (dashed: the bar)",
+                             reference=facts["threshold"]) if shown else ""
     return Section("model", "Model", facts, render(TEMPLATE, f=facts, chart=chart))
