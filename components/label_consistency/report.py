@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from components.label_consistency import metrics as M
+from components.safe_text import markdown_cell, markdown_text
 
 
 def fmt(value, digits=3):
@@ -92,9 +93,10 @@ def gate_message(status, reasons, metrics, summary_path):
 
 
 def summary_markdown(metrics, status, reasons, consensus_method):
-    """A readable report: headline figures, per-class table, labelers, pairs, bad input."""
+    """A readable report: headline figures, per-class table, labelers, pairs, bad input. Every name and note from
+    the data goes through components/safe_text.py: `|` cannot add a table cell, HTML stays text."""
     lines = ["# Label consistency", "",
-             f"Gate: **{status}**" + (": " + "; ".join(reasons) if reasons else ""), "",
+             f"Gate: **{status}**" + (": " + markdown_text("; ".join(reasons)) if reasons else ""), "",
              f"- examples: {metrics['n_examples']}, labelers: {metrics['n_labelers']}, "
              f"examples with fewer than two labels (left out of pairwise figures): "
              f"{metrics['n_examples_fewer_than_two_labels']}",
@@ -103,29 +105,29 @@ def summary_markdown(metrics, status, reasons, consensus_method):
              f"{fmt(metrics['fleiss_kappa'])}",
              f"- human-level performance estimate: {fmt(metrics['hlp_estimate'])} ({metrics['hlp_method']})",
              f"- consensus method: {consensus_method}", ""]
-    lines += [f"- {note}" for note in metrics["undefined"]]
+    lines += [f"- {markdown_text(note)}" for note in metrics["undefined"]]
     lines += ["## Per class (worst first)", "",
               "| class | alpha (class vs rest) | Fleiss kappa | positive specific agreement | labels |",
               "|---|---|---|---|---|"]
     order = metrics["class_ranking"] + [c for c in metrics["classes"] if c not in metrics["class_ranking"]]
     for name in order:
         row = metrics["per_class"][name]
-        lines.append(f"| {name} | {fmt(row['krippendorff_alpha'])} | {fmt(row['fleiss_kappa'])} | "
+        lines.append(f"| {markdown_cell(name)} | {fmt(row['krippendorff_alpha'])} | {fmt(row['fleiss_kappa'])} | "
                      f"{fmt(row['positive_specific_agreement'])} | {row['support']} |")
     lines += ["", "## Labelers (against the leave-one-out consensus of the others)", "",
               "| labeler | labels | agreement with consensus | compared | no consensus |", "|---|---|---|---|---|"]
     for name, row in metrics["labelers"].items():
-        lines.append(f"| {name} | {row['n_labels']} | {fmt(row['agreement_with_consensus'])} | "
+        lines.append(f"| {markdown_cell(name)} | {row['n_labels']} | {fmt(row['agreement_with_consensus'])} | "
                      f"{row['n_compared']} | {row['n_no_consensus']} |")
     lines += ["", "## Labeler pairs (Cohen's kappa, 95% CI)", "", "| pair | kappa | 95% CI | examples |",
               "|---|---|---|---|"]
     for pair, row in metrics["cohen_kappa"].items():
         ci = "undefined" if row["ci95"] is None else f"[{row['ci95'][0]:.3f}, {row['ci95'][1]:.3f}]"
-        lines.append(f"| {pair} | {fmt(row['value'])} | {ci} | {row['n']} |")
+        lines.append(f"| {markdown_cell(pair)} | {fmt(row['value'])} | {ci} | {row['n']} |")
     problems = metrics["input_problems"]
     lines += ["", "## Input problems", ""]
     if any(problems.values()):
-        lines += [f"- {key}: {value}" for key, value in problems.items() if value]
+        lines += [f"- {key}: {markdown_text(value)}" for key, value in problems.items() if value]
     else:
         lines.append("- none")
     lines += ["", "Examples where the labelers disagree: disagreements.csv (same folder).", ""]
