@@ -8,7 +8,7 @@ _ARTIFACT_TYPES = {
     "ErrorAnalysisResult": "components.error_analysis.component",
     "LabelConflicts": "components.conflicts.component",
     "LabelReviewQueue": "components.review_queue.component",
-    "LabelConsistency": "components.label_consistency.component",
+    "LabelConsistencyReport": "components.label_consistency.component",
     "LabelIssues": "components.label_errors.component",
 }
 

@@ -17,11 +17,11 @@ from tfx import v1 as tfx
 
 from components.conflicts.component import Conflicts
 from components.error_analysis.component import ErrorAnalysis
-from components.label_consistency.component import AGREEMENT_FEATURE, CONSENSUS_FEATURE, LabelConsistencyGen
+from components.label_consistency.component import AGREEMENT_FEATURE, CONSENSUS_FEATURE, LabelConsistency
 from components.label_errors.component import LabelErrors
 from components.corrections.component import CorrectionsApplier, corrections_importer
 from components.fast_example_gen.component import FastExampleGen
-from components.provenance.component import Provenance
+from components.provenance.component import SOURCE_PROPERTIES, Provenance
 from components.review_queue.component import ReviewQueue
 from pipeline.configs import Config, ConfigError, metadata_path  # noqa: F401 (used by local_runner)
 
@@ -48,12 +48,12 @@ def training_label(config: Config):
 def label_consistency(config: Config, examples, schema):
     """Labeler agreement, consensus-labelled examples and the agreement gate (components/label_consistency)."""
     lc = config.label_consistency
-    return LabelConsistencyGen(
+    return LabelConsistency(
         examples=examples, schema=schema, label_column=config.labels.label_column, id_column=config.data.id_column,
         labeler_columns=config.labels.labeler_columns,
         long_form_file=_resolve(lc.long_form_file) if lc.long_form_file else "",
         min_agreement=lc.min_agreement, min_class_agreement=lc.min_class_agreement,
-        on_low_agreement=lc.on_low_agreement, consensus_method=lc.consensus_method).with_id("LabelConsistency")
+        on_low_agreement=lc.on_low_agreement, consensus_method=lc.consensus_method)
 
 
 def model_custom_config(config: Config):
@@ -164,8 +164,7 @@ def provenance(config: Config, examples):
     given = bool(p.instructions_file)
     return Provenance(
         examples=examples,
-        source={"source_name": p.source_name, "source_uri": p.source_uri, "owner": p.owner,
-                "collection_window": p.collection_window},
+        source={key: getattr(p, key) for key in SOURCE_PROPERTIES},  # [provenance] keys of the same names
         instructions_file=p.instructions_file if given else NO_INSTRUCTIONS,
         instructions_sha256=file_sha256(p.instructions_file, "[provenance] instructions_file") if given else "",
         labelers=p.labelers,

@@ -4,7 +4,7 @@ import csv
 import os
 
 from components.conflicts.component import LabelConflicts
-from components.label_consistency.component import LabelConsistency
+from components.label_consistency.component import LabelConsistencyReport
 from components.label_errors.component import LabelIssues
 from components.review_queue.component import LabelReviewQueue
 from tests.pipeline_runs import REPO, artifacts_of_type, open_store
@@ -37,7 +37,7 @@ def test_demo_conflicts_and_review_queue(demo_run):
     ids = [row["example_id"] for row in queue]
     assert len(ids) == len(set(ids))  # de-duplicated
     flagged = {
-        "label_consistency": {r["example_id"] for r in read_csv(only_artifact(store, LabelConsistency.TYPE_NAME).uri,
+        "label_consistency": {r["example_id"] for r in read_csv(only_artifact(store, LabelConsistencyReport.TYPE_NAME).uri,
                                                                 "disagreements.csv")},
         "conflicts": {r["example_id"] for r in rows},
         "label_errors": {r["example_id"] for r in read_csv(only_artifact(store, LabelIssues.TYPE_NAME).uri,

@@ -15,7 +15,7 @@ INPUT = metadata_store_pb2.Event.INPUT
 
 def test_demo_records_agreement_and_trains_on_its_examples(demo_run):
     store = open_store(demo_run.metadata)
-    (report,) = artifacts_of_type(store, "components.LabelConsistency")
+    (report,) = artifacts_of_type(store, "components.LabelConsistencyReport")
     properties = report.custom_properties
     assert properties["gate"].string_value == "warn"
     assert "Chinstrap" in json.loads(properties["classes_to_review"].string_value)

@@ -24,7 +24,7 @@ from tfx.utils import json_utils  # noqa: E402
 from tfx_bsl.coders import example_coder  # noqa: E402
 
 from components.label_consistency import executor  # noqa: E402
-from components.label_consistency.component import LabelConsistency  # noqa: E402
+from components.label_consistency.component import LabelConsistencyReport  # noqa: E402
 from pipeline.configs import Config  # noqa: E402
 
 BEAM_ARGS = Config().beam_args()  # the local run's arguments, as in the pipeline
@@ -98,14 +98,15 @@ def main():
     schema = output(standard_artifacts.Schema, root, "schema")
     tfdv.write_schema_text(tfdv.infer_schema(stats), os.path.join(schema.uri, "schema.pbtxt"))
 
-    outputs = {"label_consistency": output(LabelConsistency, root, "label_consistency"),
+    outputs = {"label_consistency": output(LabelConsistencyReport, root, "label_consistency"),
                "consensus_examples": output(standard_artifacts.Examples, root, "consensus_examples"),
                "consensus_schema": output(standard_artifacts.Schema, root, "consensus_schema")}
     props = {"labeler_columns": json_utils.dumps(LABELERS), "label_column": "species", "id_column": "example_id",
              "long_form_file": "", "min_agreement": 0.0, "min_class_agreement": 0.0, "on_low_agreement": "warn",
              "consensus_method": "majority"}
     start = time.monotonic()
-    executor.Executor(executor.Executor.Context(beam_pipeline_args=BEAM_ARGS, tmp_dir=os.path.join(root, "tmp"))).Do(
+    executor.Executor(executor.Executor.Context(beam_pipeline_args=BEAM_ARGS, tmp_dir=os.path.join(root, "tmp"),
+                                               unique_id="benchmark")).Do(
         {"examples": [examples], "schema": [schema]}, {k: [v] for k, v in outputs.items()}, props)
     consistency_seconds = time.monotonic() - start
     print(f"\n{args.examples:,} examples, Beam FnApiRunner in_memory:")

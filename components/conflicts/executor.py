@@ -13,32 +13,27 @@ from collections import Counter
 
 import apache_beam as beam
 import numpy as np
-from tensorflow.core.example import example_pb2, feature_pb2
+from tensorflow.core.example import example_pb2
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
+from components.conflicts.component import (CONFLICT_COLUMNS, CONFLICTS_FILE, COUNT_PROPERTIES,
+                                            EXCLUDED_ALL_MISSING, LABEL_PAIRS, SKIPPED, SUMMARY_FILE)
 from components.conflicts.matching import Matcher, UnionFind, pairs_in_bucket
+from components.examples_io import read
+from components.examples_io.values import feature_values
 from components.input_checks import InputError
 from components.safe_text import spreadsheet_row
-from components.examples_io import split_files_pattern
-
-CONFLICTS_FILE = "conflicts.csv"
-SUMMARY_FILE = "summary.json"
 
 
 class ConflictsError(InputError):
     """Input or configuration the user must fix; the message names the column or key."""
 
 
-def _values(feature):
-    kind = feature.WhichOneof("kind")
-    return list(getattr(feature, kind).value) if kind else []
-
-
-def _scalar(feature, name, example_id):
+def _scalar(example, name, example_id):
     """The feature's single value (float/int, or str for bytes), None when missing; several values are an error."""
-    values = _values(feature)
+    values = feature_values(example, name)
     if len(values) > 1:
         raise ConflictsError(f"column {name!r} has {len(values)} values in example {example_id!r}; conflicts compare "
                              f"single values: add {name!r} to [conflicts] exclude")
@@ -47,33 +42,33 @@ def _scalar(feature, name, example_id):
     value = values[0]
     if isinstance(value, float) and not math.isfinite(value):
         return None  # NaN or inf: no measurement (as [data] missing_values reads them), never a match
-    return value.decode("utf-8", errors="backslashreplace") if isinstance(value, bytes) else value
+    return value
 
 
 class ParseExample(beam.DoFn):
-    """tf.Example -> (example_id, label, features, split, metadata) for labelled examples; every example also
+    """Serialized tf.Example -> (example_id, label, features, split, metadata) for labelled examples; every example also
     yields a ('stats', ...) record so that unlabelled examples and empty features are counted, not dropped."""
 
     def __init__(self, split, id_column, label_column, metadata_columns, excluded):
         self.split, self.id_column, self.label_column = split, id_column, label_column
         self.metadata_columns, self.excluded = list(metadata_columns), set(excluded)
 
-    def process(self, example):
+    def process(self, record):
+        example = example_pb2.Example.FromString(record)
         feature_map = example.features.feature
-        empty = feature_pb2.Feature()
-        example_id = _scalar(feature_map.get(self.id_column, empty), self.id_column, "?")
+        example_id = _scalar(example, self.id_column, "?")
         example_id = None if example_id is None else str(example_id)
-        label = _scalar(feature_map.get(self.label_column, empty), self.label_column, example_id)
+        label = _scalar(example, self.label_column, example_id)
         present, features = [], []
         for name in sorted(feature_map):
-            value = None if name in self.excluded else _scalar(feature_map[name], name, example_id)
+            value = None if name in self.excluded else _scalar(example, name, example_id)
             if value is not None:
                 present.append((name, isinstance(value, str)))
                 features.append((name, value))
         yield beam.pvalue.TaggedOutput("stats", (tuple(present), tuple(feature_map), label is not None,
                                                  example_id is not None))
         if label is not None and example_id is not None:
-            metadata = tuple(_scalar(feature_map.get(c, empty), c, example_id) for c in self.metadata_columns)
+            metadata = tuple(_scalar(example, c, example_id) for c in self.metadata_columns)
             yield example_id, str(label), tuple(features), self.split, metadata
 
 
@@ -193,7 +188,7 @@ def write_outputs(result, stats, matcher, config, output_uri):
     features = list(summary["compared_features"])
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["group_id", "example_id", "label", "split", *config["metadata_columns"], *features])
+    writer.writerow([*CONFLICT_COLUMNS, *config["metadata_columns"], *features])
     for group_id, members in enumerate(result["groups"], start=1):
         for example_id, label, values, split, metadata in members:
             values = dict(values)
@@ -234,8 +229,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
               f"{matcher.default.describe()}; not compared: {', '.join(config['excluded'])}", flush=True)
 
         with self._make_beam_pipeline() as p:
-            parsed = [p | f"Read[{split}]" >> beam.io.ReadFromTFRecord(
-                          split_files_pattern(examples, split), coder=beam.coders.ProtoCoder(example_pb2.Example))
+            parsed = [p | f"Read[{split}]" >> read.records(examples, split, "Conflicts")
                       | f"Parse[{split}]" >> beam.ParDo(ParseExample(
                           split, config["id_column"], config["label_column"], config["metadata_columns"],
                           config["excluded"])).with_outputs("stats", main="records")
@@ -254,11 +248,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
         with fileio.open(os.path.join(output.uri, SUMMARY_FILE)) as f:
             summary = json.load(f)
-        for key in ("groups", "examples_in_conflict", "conflicting_pairs", "examples_without_label"):
+        for key in COUNT_PROPERTIES:
             output.set_int_custom_property(key, summary[key])
-        output.set_json_value_custom_property("label_pairs", summary["label_pairs"])
-        output.set_json_value_custom_property("excluded_all_missing", summary["excluded_all_missing"])
-        output.set_string_custom_property("skipped", summary["skipped"])
+        output.set_json_value_custom_property(LABEL_PAIRS, summary["label_pairs"])
+        output.set_json_value_custom_property(EXCLUDED_ALL_MISSING, summary["excluded_all_missing"])
+        output.set_string_custom_property(SKIPPED, summary["skipped"])
         if summary["skipped"]:
             print(f"Conflicts: skipped: {summary['skipped']}; wrote {output.uri}", flush=True)
             return

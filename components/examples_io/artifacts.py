@@ -2,34 +2,39 @@
 provenance, corrections) over to the artifact made from it."""
 import os
 
+from tfx.components.example_gen import utils as example_gen_utils
 from tfx.components.util import examples_utils
 from tfx.types import artifact_utils
 
-# ExampleGen's own custom properties, and the ones components/provenance records. A component that derives new
-# Examples from old ones copies these so that provenance stays on the Examples the training stage reads.
-EXAMPLE_GEN_PROPERTIES = ("input_fingerprint", "payload_format", "file_format")
-PROVENANCE_PROPERTIES = (
-    "source_name", "source_uri", "owner", "collection_window", "instructions_file", "instructions_version",
-    "labelers", "data_inventory", "input_files", "data_fingerprint", "data_version", "examples_per_split",
-    "label_counts", "metadata_counts")
-# What components/corrections records: corrected labels are part of the data version that downstream Examples hold.
-CORRECTIONS_PROPERTIES = (
-    "base_data_version", "corrections_file", "corrections_version", "corrections_applied", "labels_changed",
-    "corrections_skipped_empty", "corrections_repeated", "corrections")
+# ExampleGen's own custom properties.
+EXAMPLE_GEN_PROPERTIES = (example_gen_utils.FINGERPRINT_PROPERTY_NAME, example_gen_utils.PAYLOAD_FORMAT_PROPERTY_NAME,
+                          example_gen_utils.FILE_FORMAT_PROPERTY_NAME)
 
 
 def split_files_pattern(examples, split):
     return os.path.join(artifact_utils.get_split_uri([examples], split), "*")
 
 
+def carried_properties():
+    """The custom properties a component that derives new Examples from old ones copies, so that provenance stays
+    on the Examples the training stage reads: ExampleGen's, and every one the provenance and corrections components
+    declare in their contracts (a property they add there is carried over with no change here)."""
+    # Imported here, not at the top: those modules import their executors, which import this module.
+    from components.corrections.component import CORRECTIONS_PROPERTIES
+    from components.provenance.component import PROVENANCE_PROPERTIES
+    return EXAMPLE_GEN_PROPERTIES + PROVENANCE_PROPERTIES + CORRECTIONS_PROPERTIES
+
+
 def carry_over(source, target):
-    """Copies splits, span, version and the ExampleGen, provenance and corrections custom properties from source to
-    target."""
+    """Copies splits, span, version and the carried custom properties from source to target."""
     target.split_names = source.split_names
-    for name in ("span", "version"):
+    for name in (example_gen_utils.SPAN_PROPERTY_NAME, example_gen_utils.VERSION_PROPERTY_NAME):
         if source.has_property(name):
             setattr(target, name, getattr(source, name))
+        elif source.has_custom_property(name):  # where TFX's ExampleGen driver records them
+            setattr(target, name, source.get_int_custom_property(name))
+            target.set_int_custom_property(name, source.get_int_custom_property(name))
     examples_utils.set_payload_format(target, examples_utils.get_payload_format(source))
-    for key in EXAMPLE_GEN_PROPERTIES + PROVENANCE_PROPERTIES + CORRECTIONS_PROPERTIES:
+    for key in carried_properties():
         if key in source.mlmd_artifact.custom_properties:
             target.mlmd_artifact.custom_properties[key].CopyFrom(source.mlmd_artifact.custom_properties[key])

@@ -1,6 +1,6 @@
 """LabelConsistency: agreement between independent labelers, consensus labels and a gate, as a TFX component.
 
-Inputs: the Examples and their Schema. Outputs: a `LabelConsistency` artifact (metrics.json, summary.md,
+Inputs: the Examples and their Schema. Outputs: a `LabelConsistencyReport` artifact (metrics.json, summary.md,
 disagreements.csv; headline figures also as ML Metadata custom properties), the Examples with two new features
 (`consensus_label`, `label_agreement`) and the Schema extended with them.
 """
@@ -12,17 +12,30 @@ from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 from tfx.utils import json_utils
 
-from components.label_consistency import executor
+# Contract, defined before the executor is imported (it imports these from here). The consensus Examples' two new
+# features:
+CONSENSUS_FEATURE = "consensus_label"
+AGREEMENT_FEATURE = "label_agreement"
+# The LabelConsistency artifact's files and custom properties:
+METRICS_FILE = "metrics.json"
+SUMMARY_FILE = "summary.md"
+LABEL_STATS_FILE = "label_stats.json"  # the summed sufficient statistics (mergeable across runs)
+DISAGREEMENTS_FILE = "disagreements.csv"  # <id column>, one column per labeler, then DISAGREEMENT_COLUMNS
+DISAGREEMENT_COLUMNS = ("consensus", "agreement", "label", "split")
+KRIPPENDORFF_ALPHA = "krippendorff_alpha"
+FLEISS_KAPPA = "fleiss_kappa"
+HLP_ESTIMATE = "hlp_estimate"
+CLASSES_TO_REVIEW = "classes_to_review"
+GATE = "gate"
 
-CONSENSUS_FEATURE = executor.CONSENSUS_FEATURE
-AGREEMENT_FEATURE = executor.AGREEMENT_FEATURE
-KRIPPENDORFF_ALPHA = "krippendorff_alpha"  # custom property of the LabelConsistency artifact
+from components.label_consistency import executor  # noqa: E402
 
 
-class LabelConsistency(types.Artifact):
-    """Inter-labeler agreement report. Custom properties: krippendorff_alpha, fleiss_kappa, hlp_estimate
-    (floats, absent when undefined), classes_to_review (JSON list, worst first), gate (pass / warn / fail)."""
-    TYPE_NAME = "components.LabelConsistency"  # importable by this name, as Kubeflow's container needs
+class LabelConsistencyReport(types.Artifact):
+    """Inter-labeler agreement report: METRICS_FILE, SUMMARY_FILE, DISAGREEMENTS_FILE, LABEL_STATS_FILE. Custom
+    properties: krippendorff_alpha, fleiss_kappa, hlp_estimate (floats, absent when undefined), classes_to_review
+    (JSON list, worst first), gate (pass / warn / fail)."""
+    TYPE_NAME = "components.LabelConsistencyReport"  # importable by this name, as Kubeflow's container needs
 
 
 class LabelConsistencySpec(ComponentSpec):
@@ -41,13 +54,13 @@ class LabelConsistencySpec(ComponentSpec):
         "schema": ChannelParameter(type=standard_artifacts.Schema),
     }
     OUTPUTS = {
-        "label_consistency": ChannelParameter(type=LabelConsistency),
+        "label_consistency": ChannelParameter(type=LabelConsistencyReport),
         "consensus_examples": ChannelParameter(type=standard_artifacts.Examples),
         "consensus_schema": ChannelParameter(type=standard_artifacts.Schema),
     }
 
 
-class LabelConsistencyGen(base_beam_component.BaseBeamComponent):
+class LabelConsistency(base_beam_component.BaseBeamComponent):
     """Measures labeler agreement per class, writes consensus-labelled Examples and gates the run.
 
     With `on_low_agreement="fail"` the executor raises when Krippendorff's alpha is below `min_agreement` overall
@@ -64,7 +77,7 @@ class LabelConsistencyGen(base_beam_component.BaseBeamComponent):
             label_column=label_column, id_column=id_column, long_form_file=long_form_file,
             min_agreement=float(min_agreement), min_class_agreement=float(min_class_agreement),
             on_low_agreement=on_low_agreement, consensus_method=consensus_method,
-            label_consistency=types.Channel(type=LabelConsistency),
+            label_consistency=types.Channel(type=LabelConsistencyReport),
             consensus_examples=types.Channel(type=standard_artifacts.Examples),
             consensus_schema=types.Channel(type=standard_artifacts.Schema))
         super().__init__(spec=spec)

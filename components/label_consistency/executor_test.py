@@ -15,16 +15,16 @@ from tfx.types import standard_artifacts
 from tfx.utils import io_utils, json_utils
 
 from components.label_consistency import executor
-from components.label_consistency.component import LabelConsistency
+from components.label_consistency.component import LabelConsistencyReport
 from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv, schema_for
 from tests.pipeline_runs import REPO
 
-DEMO_CSV = os.path.join(REPO, "data", "demo", "penguins.csv")
+DEMO_CSV = os.path.join(REPO, "data", "demo", "span-1", "penguins.csv")
 LABELERS = ["labeler_a", "labeler_b", "labeler_c"]
 
 
 def run_executor(examples, schema, out_dir, labelers=LABELERS, **overrides):
-    outputs = {"label_consistency": LabelConsistency(), "consensus_examples": standard_artifacts.Examples(),
+    outputs = {"label_consistency": LabelConsistencyReport(), "consensus_examples": standard_artifacts.Examples(),
                "consensus_schema": standard_artifacts.Schema()}
     for key, artifact in outputs.items():
         artifact.uri = os.path.join(out_dir, key)
@@ -32,7 +32,8 @@ def run_executor(examples, schema, out_dir, labelers=LABELERS, **overrides):
     props = {"labeler_columns": json_utils.dumps(labelers), "label_column": "species", "id_column": "example_id",
              "long_form_file": "", "min_agreement": 0.8, "min_class_agreement": 0.667, "on_low_agreement": "warn",
              "consensus_method": "majority", **overrides}
-    context = executor.Executor.Context(beam_pipeline_args=LOCAL_BEAM_ARGS, tmp_dir=os.path.join(out_dir, "tmp"))
+    context = executor.Executor.Context(beam_pipeline_args=LOCAL_BEAM_ARGS, tmp_dir=os.path.join(out_dir, "tmp"),
+                                        unique_id="test")
     try:
         executor.Executor(context).Do({"examples": [examples], "schema": [schema]},
                                       {k: [v] for k, v in outputs.items()}, props)

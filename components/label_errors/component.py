@@ -6,7 +6,17 @@ from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
-from components.label_errors import executor
+# Contract, defined before the executor is imported (it imports these from here). The LabelIssues artifact's files:
+ISSUES_FILE = "label_issues.csv"  # ISSUE_COLUMNS, then the metadata columns; worst first
+ISSUE_COLUMNS = ["example_id", "given_label", "suggested_label", "quality_score"]
+SUMMARY_FILE = "summary.json"
+# Its custom properties:
+NUM_ISSUES = "num_issues"
+NUM_ANALYSED = "num_analysed"
+ESTIMATED_NOISE_RATE = "estimated_noise_rate"
+SKIPPED = "skipped"
+
+from components.label_errors import executor  # noqa: E402
 
 
 class LabelIssues(types.Artifact):

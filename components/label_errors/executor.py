@@ -13,18 +13,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from absl import logging
-from tfx.components.util import tfxio_utils
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
-from tfx.utils import io_utils
 
+from components.examples_io import read
+from components.examples_io.schema import check_columns, read_schema
+from components.examples_io.values import first_values
 from components.label_errors import finder
+from components.label_errors.component import (ESTIMATED_NOISE_RATE, ISSUE_COLUMNS, ISSUES_FILE, NUM_ANALYSED,
+                                               NUM_ISSUES, SKIPPED, SUMMARY_FILE)
 from components.safe_text import spreadsheet_cell
-
-ISSUES_FILE = "label_issues.csv"
-SUMMARY_FILE = "summary.json"
-ISSUE_COLUMNS = ["example_id", "given_label", "suggested_label", "quality_score"]
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -32,8 +31,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
     def Do(self, input_dict, output_dict, exec_properties):
         examples = artifact_utils.get_single_instance(input_dict["examples"])
-        schema = io_utils.SchemaReader().read(
-            io_utils.get_only_uri_in_dir(artifact_utils.get_single_uri(input_dict["schema"])))
+        schema = read_schema(input_dict["schema"])
         output = artifact_utils.get_single_instance(output_dict["label_issues"])
         settings = Settings.from_exec_properties(exec_properties)
         in_schema = {feature.name for feature in schema.feature}
@@ -44,28 +42,25 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                             "misspelt name); they are excluded", absent)
         settings.absent_features = absent
 
-        splits = artifact_utils.decode_split_names(examples.split_names)
-        factory = tfxio_utils.get_tfxio_factory_from_artifact([examples], ["tfx-datacentric", "LabelErrors"],
-                                                              schema=schema)
+        splits = read.split_names(examples)
         print(f"LabelErrors: reading {', '.join(settings.read_columns())} from split(s) {', '.join(splits)}",
               flush=True)
         with self._make_beam_pipeline() as pipeline:
-            batches = [pipeline | f"Read[{split}]" >> factory(
-                io_utils.all_files_pattern(artifact_utils.get_split_uri([examples], split))
-            ).Project(settings.read_columns()).BeamSource() for split in splits]
+            batches = [pipeline | f"Read[{split}]" >> read.record_batches(
+                examples, split, schema, "LabelErrors", columns=settings.read_columns()) for split in splits]
             _ = (batches | "Flatten" >> beam.Flatten()
                  | "AllInOneList" >> beam.combiners.ToList()
                  | "FindLabelErrors" >> beam.Map(analyse_and_write, settings, output.uri))
 
         with fileio.open(os.path.join(output.uri, SUMMARY_FILE), "r") as f:
             summary = json.load(f)
-        output.set_int_custom_property("num_issues", summary["counts"]["label_issues"])
-        output.set_int_custom_property("num_analysed", summary["counts"]["analysed"])
-        output.set_string_custom_property("skipped", summary.get("skipped", ""))
+        output.set_int_custom_property(NUM_ISSUES, summary["counts"]["label_issues"])
+        output.set_int_custom_property(NUM_ANALYSED, summary["counts"]["analysed"])
+        output.set_string_custom_property(SKIPPED, summary.get("skipped", ""))
         if summary.get("skipped"):
             print(f"LabelErrors: skipped: {summary['skipped']}; wrote {output.uri}", flush=True)
             return
-        output.set_float_custom_property("estimated_noise_rate", summary["estimated_noise_rate"])
+        output.set_float_custom_property(ESTIMATED_NOISE_RATE, summary["estimated_noise_rate"])
         print(f"LabelErrors: {summary['counts']['label_issues']} likely label error(s) among "
               f"{summary['counts']['analysed']} examples; estimated noise rate "
               f"{summary['estimated_noise_rate']:.1%}; wrote {output.uri}", flush=True)
@@ -89,17 +84,10 @@ class Settings:
                    props.get("on_cannot_run") or "skip")
 
     def check_columns(self, in_schema):
-        if self.label_column not in in_schema:
-            raise ValueError(f"LabelErrors: the label column {self.label_column!r} ([labels] label_column) is not "
-                             f"in the data; columns are: {', '.join(sorted(in_schema))}")
-        if self.id_column not in in_schema:
-            raise ValueError(f"LabelErrors: the id column {self.id_column!r} ([data] id_column) is not in the data")
-        missing = [c for c in self.metadata_columns if c not in in_schema]
-        if missing:
-            raise ValueError(f"LabelErrors: metadata column(s) {missing} ([labels] metadata_columns) are not in "
-                             "the data")
+        check_columns(in_schema, {"[labels] label_column": [self.label_column], "[data] id_column": [self.id_column],
+                                  "[labels] metadata_columns": self.metadata_columns}, error=finder.LabelErrorsError)
         if self.model not in finder.MODELS:
-            raise ValueError(f"LabelErrors: unknown model {self.model!r} ([label_errors] model); "
+            raise finder.LabelErrorsError(f"unknown model {self.model!r} ([label_errors] model); "
                              f"choose one of {', '.join(finder.MODELS)}")
 
     def present_features(self):
@@ -110,16 +98,10 @@ class Settings:
                                    *self.metadata_columns]))
 
 
-def _first_values(column: pa.ChunkedArray):
-    """One value per example from a list column (tf.Example features are lists); None where absent."""
-    values = [v[0] if v else None for v in column.to_pylist()]
-    return [v.decode("utf-8") if isinstance(v, bytes) else v for v in values]
-
-
 def examples_frame(batches, settings):
     """The projected record batches as one DataFrame, one row per example, one column per read column."""
     table = pa.Table.from_batches(batches)
-    frame = pd.DataFrame({name: _first_values(table.column(name)) for name in settings.read_columns()})
+    frame = pd.DataFrame({name: first_values(table.column(name)) for name in settings.read_columns()})
     for name in settings.absent_features:  # reported by the finder as a feature with no values
         frame[name] = np.nan
     return frame

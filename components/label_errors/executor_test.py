@@ -10,7 +10,7 @@ from components.label_errors.executor import ISSUE_COLUMNS, ISSUES_FILE, SUMMARY
 from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv, schema_for
 from tests.pipeline_runs import REPO
 
-DEMO = os.path.join(REPO, "data", "demo", "penguins.csv")
+DEMO = os.path.join(REPO, "data", "demo", "span-1", "penguins.csv")
 FLIPS = os.path.join(REPO, "data", "answer_keys", "planted_label_flips.csv")
 FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 
@@ -83,7 +83,7 @@ def test_summary_and_custom_properties(demo_output):
 
 
 def test_missing_label_column_is_a_clear_error(demo_inputs, tmp_path):
-    with pytest.raises(ValueError, match=r"label column 'kind' \(\[labels\] label_column\) is not in the data"):
+    with pytest.raises(ValueError, match=r"\[labels\] label_column: column\(s\) 'kind' not found in the data"):
         run_executor(demo_inputs, tmp_path, label_column="kind")
 
 

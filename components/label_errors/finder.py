@@ -20,6 +20,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from components.input_checks import InputError
+
 
 def _logistic_regression(seed):
     return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
@@ -35,7 +37,7 @@ def _hist_gradient_boosting(seed):
 MODELS = {"logistic_regression": _logistic_regression, "hist_gradient_boosting": _hist_gradient_boosting}
 
 
-class LabelErrorsError(ValueError):
+class LabelErrorsError(InputError):
     """Input the finder cannot work with; the message says what to change."""
 
 

@@ -12,9 +12,18 @@ from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionP
 
 from components.conflicts.component import LabelConflicts
 from components.error_analysis.component import ErrorAnalysisResult
-from components.label_consistency.component import LabelConsistency
+from components.label_consistency.component import LabelConsistencyReport
 from components.label_errors.component import LabelIssues
-from components.review_queue import executor
+
+# Contract, defined before the executor is imported (it imports these from here). The LabelReviewQueue artifact's
+# files and custom properties:
+QUEUE_FILE = "review_queue.csv"  # queue.QUEUE_COLUMNS, queue.EXTRA_COLUMNS, then the metadata columns
+SUMMARY_FILE = "summary.json"
+ROWS = "rows"
+ROWS_FROM = "rows_from_{finder}"  # one per finder given
+ROWS_WITH_SEVERAL_SIGNALS = "rows_with_several_signals"
+
+from components.review_queue import executor  # noqa: E402
 
 
 class LabelReviewQueue(types.Artifact):
@@ -30,7 +39,7 @@ class ReviewQueueSpec(ComponentSpec):
         "metadata_columns": ExecutionParameter(type=str),  # JSON list, carried into the queue when known
     }
     INPUTS = {
-        "label_consistency": ChannelParameter(type=LabelConsistency, optional=True),
+        "label_consistency": ChannelParameter(type=LabelConsistencyReport, optional=True),
         "conflicts": ChannelParameter(type=LabelConflicts, optional=True),
         "label_issues": ChannelParameter(type=LabelIssues, optional=True),
         "error_analysis": ChannelParameter(type=ErrorAnalysisResult, optional=True),

@@ -14,14 +14,17 @@ from tfx.dsl.components.base import base_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
+from components.conflicts.component import CONFLICTS_FILE
+from components.error_analysis.component import REVIEW_FILE
+from components.label_consistency.component import DISAGREEMENTS_FILE
+from components.label_errors.component import ISSUES_FILE
+from components.review_queue.component import QUEUE_FILE, ROWS, ROWS_FROM, ROWS_WITH_SEVERAL_SIGNALS, SUMMARY_FILE
 from components.review_queue.queue import EXTRA_COLUMNS, QUEUE_COLUMNS, build_queue, summarize
 from components.safe_text import MAX_DISPLAY_CHARS, restore_cell, spreadsheet_row
 
-QUEUE_FILE = "review_queue.csv"
-SUMMARY_FILE = "summary.json"
-# Input key -> the file in that artifact's folder.
-INPUT_FILES = {"label_consistency": "disagreements.csv", "conflicts": "conflicts.csv",
-               "label_issues": "label_issues.csv", "error_analysis": "weak_slice_examples.csv"}
+# Input key -> the file in that artifact's folder, as its component's contract names it.
+INPUT_FILES = {"label_consistency": DISAGREEMENTS_FILE, "conflicts": CONFLICTS_FILE, "label_issues": ISSUES_FILE,
+               "error_analysis": REVIEW_FILE}
 
 
 def read_rows(artifact, file_name):
@@ -62,10 +65,10 @@ class Executor(base_executor.BaseExecutor):
             f.write(text.getvalue())
         with fileio.open(os.path.join(output.uri, SUMMARY_FILE), "w") as f:
             f.write(json.dumps(summary, indent=2, sort_keys=True))
-        output.set_int_custom_property("rows", summary["rows"])
+        output.set_int_custom_property(ROWS, summary["rows"])
         for finder, n in summary["rows_per_finder"].items():
-            output.set_int_custom_property(f"rows_from_{finder}", n)
-        output.set_int_custom_property("rows_with_several_signals",
+            output.set_int_custom_property(ROWS_FROM.format(finder=finder), n)
+        output.set_int_custom_property(ROWS_WITH_SEVERAL_SIGNALS,
                                        sum(n for k, n in summary["rows_by_number_of_signals"].items() if k != "1"))
         by_count = ", ".join(f"{n} with {k} signal(s)"
                              for k, n in sorted(summary["rows_by_number_of_signals"].items(), reverse=True))

@@ -5,7 +5,7 @@ import os
 
 from components.conflicts.component import LabelConflicts
 from components.corrections.executor import parse_corrections
-from components.label_consistency.component import LabelConsistency
+from components.label_consistency.component import LabelConsistencyReport
 from components.label_errors.component import LabelIssues
 from components.label_errors.executor import ISSUE_COLUMNS
 from components.review_queue.component import LabelReviewQueue
@@ -51,7 +51,7 @@ def run_queue(tmp_path, **inputs):
 
 
 def all_inputs(tmp_path):
-    return {"label_consistency": artifact(LabelConsistency, tmp_path / "lc", "disagreements.csv", DISAGREEMENTS),
+    return {"label_consistency": artifact(LabelConsistencyReport, tmp_path / "lc", "disagreements.csv", DISAGREEMENTS),
             "conflicts": artifact(LabelConflicts, tmp_path / "cf", "conflicts.csv", CONFLICTS),
             "label_issues": artifact(LabelIssues, tmp_path / "le", "label_issues.csv", ISSUES)}
 
