@@ -5,6 +5,7 @@ import importlib
 
 _ARTIFACT_TYPES = {
     "Corrections": "components.corrections.component",
+    "DriftReport": "components.drift.component",
     "ErrorAnalysisResult": "components.error_analysis.component",
     "LabelConflicts": "components.conflicts.component",
     "LabelReviewQueue": "components.review_queue.component",

@@ -103,8 +103,8 @@ def main():
     args = parser.parse_args()
     span1, span2, flips, conflicts = build(np.random.default_rng(SEED))
     outputs = {
-        "demo/penguins.csv": span1,
-        "demo_span2/penguins.csv": span2,
+        "demo/span-1/penguins.csv": span1,  # spans as TFX finds them: [data] file_pattern = "span-{SPAN}/*.csv"
+        "demo/span-2/penguins.csv": span2,
         "answer_keys/planted_label_flips.csv": flips,
         "answer_keys/planted_conflicts.csv": conflicts,
     }

@@ -25,7 +25,6 @@ reaches them another way (in a Kubeflow container there is no pre-flight). Remot
 not read here; the components report their problems. This module must not import TensorFlow.
 """
 import csv
-import glob
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from components.corrections.parse import parse_corrections
 from components.input_checks import (InputError, duplicates, id_is_int, listed, missing_mask, not_numbers, oversized,
                                      positions, split_index, untrimmed)
 from components.safe_text import truncate
+from components.spans import current_span, has_spans, list_spans
 from pipeline.configs import Config
 
 __all__ = ["InputError", "Preflight", "check_inputs", "check_output_dir", "input_files", "required_columns"]
@@ -73,16 +73,22 @@ def check_output_dir(config: Config):
 
 
 def input_files(config: Config):
-    """The CSV files the pipeline will read, sorted; raises InputError when there are none."""
+    """The files of the span the pipeline will read ([data] span, or the latest), sorted; raises InputError when
+    there are none."""
     input_dir = config.data.input_dir
     if not os.path.isdir(input_dir):
         raise InputError(f"[data] input_dir {input_dir!r} is not a folder; point it at the folder holding your CSV files")
-    pattern = os.path.join(input_dir, config.data.file_pattern)
-    files = sorted(path for path in glob.glob(pattern) if not os.path.isdir(path))
-    if not files:
+    spans = {span: [path for path in paths if not os.path.isdir(path)]
+             for span, paths in list_spans(input_dir, config.data.file_pattern).items()}
+    spans = {span: paths for span, paths in spans.items() if paths}
+    if not spans:
         raise InputError(f"no file matches [data] file_pattern {config.data.file_pattern!r} in {input_dir!r}; "
                          f"it holds: {', '.join(sorted(os.listdir(input_dir))) or 'nothing'}")
-    return files
+    span = current_span(spans, config.data.span) if has_spans(config.data.file_pattern) else 0
+    if span not in spans:
+        raise InputError(f"[data] span = {span}, but {config.data.file_pattern!r} in {input_dir!r} matches spans "
+                         f"{', '.join(map(str, sorted(spans)))}; set span = 0 for the latest")
+    return spans[span]
 
 
 def _is_parquet(path):

@@ -2,8 +2,9 @@
 
 It knows nothing about the platform: the runner passes where outputs go, the Beam arguments and the metadata
 connection. Stages, in order:
-  data:     ExampleGen (FastExampleGen or CsvExampleGen) -> Provenance -> StatisticsGen -> SchemaGen (or
-            ImportSchemaGen) -> ExampleValidator -> CorrectionsApplier (with a corrections file) ->
+  data:     ExampleGen (FastExampleGen or CsvExampleGen; one span) -> Provenance -> StatisticsGen -> SchemaGen (or
+            ImportSchemaGen) -> ExampleValidator -> Drift (against BaselineExampleGen -> BaselineStatisticsGen, when
+            a baseline span exists) -> CorrectionsApplier (with a corrections file) ->
             LabelConsistency (with labelers) -> LabelErrors, Conflicts -> ReviewQueue
   training: Transform -> Trainer -> Evaluator (blessing threshold) -> Pusher (only when blessed);
             Evaluator -> ErrorAnalysis -> ReviewQueue (which then also lists the weak slices' examples)
@@ -16,6 +17,8 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
 from components.conflicts.component import Conflicts
+from components.drift.component import Drift
+from components.drift.measures import DriftThresholds
 from components.error_analysis.component import ErrorAnalysis
 from components.label_consistency.component import AGREEMENT_FEATURE, CONSENSUS_FEATURE, LabelConsistency
 from components.label_errors.component import LabelErrors
@@ -23,6 +26,7 @@ from components.corrections.component import CorrectionsApplier, corrections_imp
 from components.fast_example_gen.component import FastExampleGen
 from components.provenance.component import SOURCE_PROPERTIES, Provenance
 from components.review_queue.component import ReviewQueue
+from components.spans import baseline_span, current_span, has_spans, list_spans
 from pipeline.configs import Config, ConfigError, metadata_path  # noqa: F401 (used by local_runner)
 
 
@@ -83,10 +87,12 @@ def eval_config(config: Config, label_column):
         ])])
 
 
-def example_gen(config: Config):
-    """Reads every CSV (or, with the fast gen, Parquet) file under [data] input_dir; the split hashes the id column,
-    so it is stable as rows are added. [data] example_gen picks FastExampleGen or stock CsvExampleGen; both write
-    the same Examples in the same splits."""
+def example_gen(config: Config, span=0):
+    """Reads the CSV (or, with the fast gen, Parquet) files of one span under [data] input_dir: TFX's driver resolves
+    `{SPAN}` in [data] file_pattern to the latest span, or to `span` when given (a static RangeConfig), and records
+    span and version on the Examples. The split hashes the id column, so it is stable as rows are added.
+    [data] example_gen picks FastExampleGen or stock CsvExampleGen; both write the same Examples in the same
+    splits."""
     output_config = tfx.proto.Output(split_config=tfx.proto.SplitConfig(
         splits=[tfx.proto.SplitConfig.Split(name="train", hash_buckets=config.data.train_buckets),
                 tfx.proto.SplitConfig.Split(name="eval", hash_buckets=config.data.eval_buckets)],
@@ -94,8 +100,42 @@ def example_gen(config: Config):
     input_config = tfx.proto.Input(splits=[
         tfx.proto.Input.Split(name="single_split", pattern=config.data.file_pattern)])
     component = FastExampleGen if config.data.example_gen == "fast" else tfx.components.CsvExampleGen
+    range_config = tfx.proto.RangeConfig(static_range=tfx.proto.StaticRange(
+        start_span_number=span, end_span_number=span)) if span else None
     return component(input_base=_resolve(config.data.input_dir), input_config=input_config,
-                     output_config=output_config)
+                     output_config=output_config, range_config=range_config)
+
+
+def drift(config: Config, statistics):
+    """The baseline span's ExampleGen and StatisticsGen, and the Drift component comparing `statistics` with theirs
+    (components/drift); [] without {SPAN} in [data] file_pattern, with [drift] enabled = false, or when no baseline
+    span exists yet. "previous" is resolved as the pipeline is built, by listing the spans in a local
+    [data] input_dir: the highest span below the one the run reads. A remote input_dir (Kubeflow) is not listed
+    when compiling, so there drift runs with baseline = "pinned" only."""
+    d = config.drift
+    if not (d.enabled and has_spans(config.data.file_pattern)):
+        return []
+    if "://" in config.data.input_dir:
+        baseline = d.baseline_span if d.baseline == "pinned" else None
+    else:
+        spans = list_spans(_resolve(config.data.input_dir), config.data.file_pattern)
+        if not spans:
+            return []
+        current = current_span(spans, config.data.span)
+        baseline = baseline_span(spans, current, d.baseline, d.baseline_span)
+        if baseline is None and d.baseline == "pinned":
+            raise ConfigError(f"[drift] baseline_span = {d.baseline_span} must be a span other than the one the run "
+                              f"reads ({current}); {config.data.input_dir!r} has spans "
+                              f"{', '.join(map(str, sorted(spans)))}")
+    if baseline is None:
+        return []
+    baseline_gen = example_gen(config, span=baseline).with_id("BaselineExampleGen")
+    baseline_statistics = tfx.components.StatisticsGen(examples=baseline_gen.outputs["examples"]).with_id(
+        "BaselineStatisticsGen")
+    checker = Drift(statistics=statistics, baseline_statistics=baseline_statistics.outputs["statistics"],
+                    baseline_span=baseline, label_column=config.labels.label_column, exclude=[config.data.id_column, *d.exclude],
+                    thresholds=vars(DriftThresholds.from_config(d)), on_drift=d.on_drift, split=d.split)
+    return [baseline_gen, baseline_statistics, checker]
 
 
 def conflicts(config: Config, examples):
@@ -202,7 +242,7 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
     if config.infer_features and not data_only:
         raise ConfigError("[model] numeric_features and categorical_features are not set and were not inferred "
                           "from the data (the pre-flight of `python -m pipeline run` does that); name them")
-    gen = example_gen(config)
+    gen = example_gen(config, span=config.data.span)
     recorded = provenance(config, gen.outputs["examples"])
     statistics_gen = tfx.components.StatisticsGen(examples=recorded.outputs["examples_with_provenance"])
     if config.data.schema_file:
@@ -213,6 +253,10 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
     validator = tfx.components.ExampleValidator(statistics=statistics_gen.outputs["statistics"],
                                                 schema=schema_gen.outputs["schema"])
     components = [gen, recorded, statistics_gen, schema_gen, validator]
+    drift_components = drift(config, statistics_gen.outputs["statistics"])
+    if drift_components:
+        drift_components[-1].add_upstream_node(validator)  # the agreed order: the data checks first
+        components += drift_components
     # What the training stage reads. Data-centric components plug in below: each may add itself to `components`
     # and replace `examples` (and `schema`) with its own output, e.g. corrected or consensus-labelled examples.
     examples = recorded.outputs["examples_with_provenance"]
@@ -264,6 +308,8 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
             model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
             push_destination=tfx.proto.PushDestination(filesystem=tfx.proto.PushDestination.Filesystem(
                 base_directory=_resolve(serving_dir(config)))))
+        if drift_components:
+            transform.add_upstream_node(drift_components[-1])  # on_drift = "fail" stops the run before Transform
         components += [transform, trainer, evaluator, pusher]
         if config.error_analysis.enabled:
             analysis = error_analysis(config, examples, trainer, transform, finders.get("label_issues"))

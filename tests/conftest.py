@@ -35,7 +35,8 @@ def demo_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo_run")
     config_path = write_config(root / "demo.toml", {
         "pipeline": {"output_dir": str(root)},
-        "data": {"input_dir": os.path.join(REPO, "data", "demo")},
+        # Span 1 (the planted label errors and conflicts); the drift of span 2 has its own test.
+        "data": {"input_dir": os.path.join(REPO, "data", "demo"), "span": 1},
     })
     result = run_cli("run", "--config", config_path)
     assert result.returncode == 0, f"demo run failed:\n{result.stdout}\n{result.stderr[-5000:]}"

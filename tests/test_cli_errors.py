@@ -74,7 +74,7 @@ def test_ragged_row_names_file_and_line(tmp_path):
 def test_header_only_differs_between_files(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    shutil.copy(f"{REPO}/data/demo/penguins.csv", data_dir / "a.csv")
+    shutil.copy(f"{REPO}/data/demo/span-1/penguins.csv", data_dir / "a.csv")
     (data_dir / "b.csv").write_text(HEADER.replace("sex,", "") + "\n")
     result = _run_with(tmp_path)
     assert result.returncode == 2 and "b.csv: its header differs from" in result.stderr

@@ -21,7 +21,7 @@ def test_label_errors_runs_in_the_demo_pipeline_and_finds_the_planted_flips(demo
     issues = pd.read_csv(os.path.join(artifact.uri, ISSUES_FILE), keep_default_na=False)
     with open(os.path.join(artifact.uri, SUMMARY_FILE)) as f:
         summary = json.load(f)
-    demo = pd.read_csv(os.path.join(REPO, "data", "demo", "penguins.csv"), keep_default_na=False)
+    demo = pd.read_csv(os.path.join(REPO, "data", "demo", "span-1", "penguins.csv"), keep_default_na=False)
     species = demo.set_index("example_id")["species"]
 
     # The CSV, the summary and ML Metadata tell the same story, and the given labels are the data's.

@@ -17,6 +17,7 @@ from pipeline.configs import ProvenanceConfig
 from tests.pipeline_runs import REPO, open_store, run_cli, write_config
 
 DEMO = os.path.join(REPO, "data", "demo")
+SPAN_1 = os.path.join(DEMO, "span-1", "penguins.csv")  # the span the demo_run fixture reads
 FLIPS = pd.read_csv(os.path.join(REPO, "data", "answer_keys", "planted_label_flips.csv"))
 
 
@@ -50,14 +51,14 @@ def test_provenance_is_recorded_on_the_examples(demo_run):
     graph = mlmd_graph.Graph(open_store(demo_run.metadata))
     props = {k: mlmd_graph.decode(v) for k, v in _provenance_examples(graph).custom_properties.items()}
     defaults = ProvenanceConfig()
-    frame = pd.read_csv(os.path.join(DEMO, "penguins.csv"), keep_default_na=False)
+    frame = pd.read_csv(SPAN_1, keep_default_na=False)
 
     assert props["source_uri"] == defaults.source_uri and props["owner"] == defaults.owner
     assert props["collection_window"] == defaults.collection_window
     assert props["instructions_version"] == _sha256(os.path.join(REPO, "data", "labeling_instructions.md"))
     assert props["labelers"] == defaults.labelers
     assert props["data_inventory"]["cost"] == defaults.cost
-    expected_fingerprint = hashlib.sha256(_sha256(os.path.join(DEMO, "penguins.csv")).encode()).hexdigest()
+    expected_fingerprint = hashlib.sha256(_sha256(SPAN_1).encode()).hexdigest()
     assert props["data_version"] == expected_fingerprint[:12]
     assert props["metadata_counts"]["site"] == frame["site"].value_counts().to_dict()
     assert props["metadata_counts"]["season"] == frame["season"].value_counts().to_dict()
@@ -103,7 +104,7 @@ def corrected_run(demo_run, tmp_path_factory):
     queue.to_csv(root / "corrections.csv", index=False)
     config = write_config(root / "corrected.toml", {
         "pipeline": {"output_dir": str(root), "metadata_path": str(root / "metadata.sqlite")},
-        "data": {"input_dir": DEMO},
+        "data": {"input_dir": DEMO, "span": 1},
         "labels": {"corrections_file": str(root / "corrections.csv")},
     })
     result = run_cli("run", "--config", config)

@@ -127,7 +127,7 @@ def test_missing_label_column_and_unknown_excluded_column_are_clear_errors(plant
 def test_demo_planted_conflicts_are_the_groups_found(tmp_path):
     """The demo's three planted near-duplicates (bill 0.1 mm longer, another species) are exactly what the
     default configuration finds."""
-    examples = examples_from_csv(os.path.join(REPO, "data", "demo"), tmp_path / "examples", "example_id")
+    examples = examples_from_csv(os.path.join(REPO, "data", "demo", "span-1"), tmp_path / "examples", "example_id")
     _, rows, summary = run_conflicts(examples, tmp_path / "conflicts")
     with open(os.path.join(REPO, "data", "answer_keys", "planted_conflicts.csv")) as f:
         planted = list(csv.DictReader(f))

@@ -12,7 +12,7 @@ from components.corrections.component import Corrections
 from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv, schema_for
 from tests.pipeline_runs import REPO
 
-DEMO = os.path.join(REPO, "data", "demo")
+DEMO = os.path.join(REPO, "data", "demo", "span-1")
 FLIPS = pd.read_csv(os.path.join(REPO, "data", "answer_keys", "planted_label_flips.csv"))
 
 

@@ -4,7 +4,8 @@ Public API (stable; the drift component and the serving monitor both use it):
 
     compare_statistics(baseline, current, thresholds=DriftThresholds(), label_column="", exclude=())
         -> list[FeatureComparison]        one per feature of either side, sorted by feature name
-    DriftThresholds(...)                  the verdict's knobs, with per-feature effect thresholds
+    DriftThresholds(...)                  the verdict's knobs, with per-feature effect thresholds;
+                                          DriftThresholds.from_config(config.drift) from the [drift] section
     FeatureComparison                     a dataclass; `.to_dict()` gives plain JSON-ready values
     VERDICTS = ("drift", "possible drift", "no drift", "too little data")
     worst_verdict(comparisons) -> str     the most severe verdict of a list (the run's verdict)
@@ -89,6 +90,11 @@ class DriftThresholds:
     missing_rate_change: float = 0.05
     feature_thresholds: dict[str, float] = dataclasses.field(default_factory=dict)
 
+    @classmethod
+    def from_config(cls, section):
+        """From any object with attributes of these names, e.g. pipeline/configs.py's [drift] DriftConfig."""
+        return cls(**{f.name: getattr(section, f.name) for f in dataclasses.fields(cls)})
+
     def effect_threshold(self, feature: str, kind: str) -> float:
         if feature in self.feature_thresholds:
             return self.feature_thresholds[feature]
@@ -170,10 +176,13 @@ def _value_count(feature):
 
 
 def _missing_rate(feature, num_examples):
+    """Share of examples without a value: the feature absent, or (for a feature with at most one value) present
+    with an empty list, as ExampleGen encodes an empty CSV cell."""
     common = _common(feature)
     if common is None or not num_examples:
         return None
-    return float(common.num_missing) / num_examples
+    empty = common.num_non_missing - common.tot_num_values if common.max_num_values <= 1 else 0
+    return float(num_examples - common.num_non_missing + empty) / num_examples
 
 
 # ---- effect sizes, as TFDV computes them ----------------------------------------------------------------------

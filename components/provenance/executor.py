@@ -16,6 +16,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from components.examples_io import carry_over, feature_value, split_files_pattern
+from components.spans import artifact_span, span_files
 
 MISSING = "(missing)"  # the value counted for an example that has no value in a column
 MAX_VALUES_PER_COLUMN = 50  # more distinct values than this are summed into OTHER, to keep MLMD rows small
@@ -34,10 +35,11 @@ def file_sha256(path):
     return digest.hexdigest(), size
 
 
-def fingerprint_inputs(input_base, file_pattern):
-    """(data_fingerprint, files): the SHA-256 over the sorted content hashes of the input files, and per file its
-    name, hash and size. Content only: renaming or moving a file keeps the data version, editing one byte changes it."""
-    paths = sorted(p for p in fileio.glob(os.path.join(input_base, file_pattern)) if not fileio.isdir(p))
+def fingerprint_inputs(input_base, file_pattern, span=0):
+    """(data_fingerprint, files): the SHA-256 over the sorted content hashes of the input files (of `span` when the
+    pattern has {SPAN}), and per file its name, hash and size. Content only: renaming or moving a file keeps the
+    data version, editing one byte changes it."""
+    paths = [p for p in span_files(input_base, file_pattern, span, glob=fileio.glob) if not fileio.isdir(p)]
     if not paths:
         raise ValueError(f"Provenance: no input file matches {file_pattern!r} in {input_base!r}, although "
                          f"ExampleGen read some; did the input folder change during the run?")
@@ -95,7 +97,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                              f"{'that column' if len(absent) == 1 else 'those columns'}; fix the column names or "
                              f"remove them from the list")
 
-        fingerprint, files = fingerprint_inputs(exec_properties["input_base"], exec_properties["file_pattern"])
+        fingerprint, files = fingerprint_inputs(exec_properties["input_base"], exec_properties["file_pattern"],
+                                                artifact_span(source))
         for key, value in json.loads(exec_properties["source"]).items():
             target.set_string_custom_property(key, value)
         target.set_string_custom_property("instructions_file", exec_properties["instructions_file"])

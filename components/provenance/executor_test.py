@@ -13,7 +13,7 @@ from components.provenance import executor
 from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv
 from tests.pipeline_runs import REPO
 
-DEMO = os.path.join(REPO, "data", "demo")
+DEMO = os.path.join(REPO, "data", "demo", "span-1")
 
 
 def _run(examples, out_dir, metadata_columns=("site", "season"), input_base=DEMO):
