@@ -95,7 +95,7 @@ def _is_parquet(path):
     return path.endswith(".parquet")
 
 
-def _header(path):
+def _header(path, example_gen="fast"):
     if _is_parquet(path):  # self-describing: its column names are its header
         try:
             return pq.read_schema(path).names
@@ -110,6 +110,10 @@ def _header(path):
                          f"as UTF-8") from None
     if not line.strip():
         raise InputError(f"{path}: the file is empty or its first line is blank; the first line must be the header")
+    if example_gen == "csv" and first.startswith(b"\xef\xbb\xbf"):
+        raise InputError(f"{path}: line 1 starts with a UTF-8 byte-order mark, which stock CsvExampleGen ([data] "
+                         f'example_gen = "csv") reads as part of the first column\'s name; use example_gen = "fast" '
+                         f"or save the file without it")
     names = next(csv.reader([line]))
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
@@ -390,9 +394,9 @@ def check_inputs(config: Config, data_only=False):
     if "://" in config.data.input_dir:
         return Preflight(files=[])
     files = input_files(config)
-    first_header = _header(files[0])
+    first_header = _header(files[0], config.data.example_gen)
     for path in files:
-        header = _header(path)
+        header = _header(path, config.data.example_gen)
         if header != first_header:
             raise InputError(f"{path}: its header differs from {files[0]}'s; all input files need the same columns "
                              f"in the same order")

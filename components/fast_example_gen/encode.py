@@ -42,8 +42,10 @@ class EncodeDoFn(beam.DoFn):
     """Reads one unit (a CSV chunk or a Parquet row group), shuffles its rows (seeded by the unit, so a rerun writes
     the same files; stock shuffles too) and encodes them into one Shard per output split."""
 
-    def __init__(self, names, split_config: Optional[example_gen_pb2.SplitConfig], split_name: str):
+    def __init__(self, names, split_config: Optional[example_gen_pb2.SplitConfig], split_name: str,
+                 missing_values=()):
         self._names = names
+        self._missing_values = tuple(missing_values)
         self._split_name = split_name  # the one output split, when there is no split config
         self._split_names = [s.name for s in split_config.splits] if split_config else None
         self._buckets = np.cumsum([s.hash_buckets for s in split_config.splits]) if split_config else None
@@ -62,7 +64,8 @@ class EncodeDoFn(beam.DoFn):
         logging.info("FastExampleGen: %d rows from %s", table.num_rows, unit)
         self._rows.inc(table.num_rows)
         table = table.take(np.random.default_rng(unit.index).permutation(table.num_rows))
-        lists = {name: to_feature_lists(table.column(name).combine_chunks(), column_types[i], strings)
+        lists = {name: to_feature_lists(table.column(name).combine_chunks(), column_types[i], strings,
+                                        self._missing_values)
                  for i, name in enumerate(self._names)}
         batch = pa.RecordBatch.from_arrays(list(lists.values()), list(lists.keys()))
         if self._split_names is None:

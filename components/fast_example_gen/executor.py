@@ -2,8 +2,9 @@
 
 Stock CsvExampleGen parses every CSV line with Python's csv module, builds each tf.Example in pure-Python protobuf
 (about 1 ms per row here), then shuffles and writes one Beam element per row. This executor plans the work (files,
-headers, byte ranges, Parquet row groups), and its Beam pipeline (`encode.py` and the modules it names) parses with pyarrow, encodes whole
-record batches with tfx_bsl's C++ encoder and writes each unit of work's rows as one gzipped TFRecord shard per split.
+headers, byte ranges, Parquet row groups), and its Beam pipeline (`encode.py` and the modules it names) parses with
+pyarrow, encodes whole record batches with tfx_bsl's C++ encoder and writes each unit of work's rows as one gzipped
+TFRecord shard per split.
 Spans, versions, the output artifact, caching and MLMD stay TFX's own (`BaseExampleGenExecutor`, `FileBasedExampleGen`).
 """
 import functools
@@ -14,6 +15,7 @@ import apache_beam as beam
 import pyarrow as pa
 import tensorflow as tf
 from absl import logging
+from google.protobuf import struct_pb2
 from tfx.components.example_gen import utils, write_split
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 from tfx.components.util import examples_utils
@@ -27,6 +29,7 @@ from components.fast_example_gen.csv_chunks import count_range, resolve_chunks
 from components.fast_example_gen.encode import EncodeDoFn, RowGroup, open_parquet
 from components.fast_example_gen.type_inference import ColumnType, CombineTypes, chunk_types
 from components.input_checks import InputError
+from components.progress import say, warn
 
 DEFAULT_CHUNK_BYTES = 16 << 20
 
@@ -57,6 +60,7 @@ def _csv_header(files):
         if not first:
             raise InputError(f"{path}: line 1: the file is empty; a CSV file needs at least a header line")
         names = io_utils.load_csv_column_names(path)
+        names[0] = names[0].removeprefix("\ufeff")  # a UTF-8 byte-order mark (pyarrow skips it in the rows too)
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise InputError(f"{path}: line 1: duplicate column name(s) {duplicates} in the header")
@@ -110,8 +114,10 @@ class _EncodeUnits(beam.PTransform):
     `split_config`, rows go to the output splits it hashes them to; without, all go to `split_name`."""
 
     def __init__(self, input_base: str, split_pattern: str, chunk_bytes: int,
-                 split_config: Optional[example_gen_pb2.SplitConfig] = None, split_name: str = ""):
+                 split_config: Optional[example_gen_pb2.SplitConfig] = None, split_name: str = "",
+                 missing_values=()):
         super().__init__()
+        self._missing_values = tuple(missing_values)
         self._input_base = input_base
         self._pattern = split_pattern
         self._chunk_bytes = chunk_bytes
@@ -139,10 +145,11 @@ class _EncodeUnits(beam.PTransform):
                      | "ResolveChunks" >> beam.FlatMap(resolve_chunks)
                      | "SpreadChunks" >> beam.Reshuffle())
             column_types = (units
-                            | "ChunkTypes" >> beam.Map(chunk_types, names)
+                            | "ChunkTypes" >> beam.Map(chunk_types, names, self._missing_values)
                             | "InferTypes" >> beam.CombineGlobally(CombineTypes(len(names))))
         logging.info("FastExampleGen: %d file(s) matching %s, columns %s", len(files), self._pattern, names)
-        return units | "Encode" >> beam.ParDo(EncodeDoFn(names, self._split_config, self._split_name),
+        return units | "Encode" >> beam.ParDo(EncodeDoFn(names, self._split_config, self._split_name,
+                                                         self._missing_values),
                                               beam.pvalue.AsSingleton(column_types))
 
 
@@ -157,8 +164,20 @@ def _ToExamples(pipeline, exec_properties, split_pattern, chunk_bytes):  # pylin
     """tf.train.Examples of one input split, for TFX's own per-row split and write path."""
     return (pipeline
             | "EncodeUnits" >> _EncodeUnits(exec_properties[standard_component_specs.INPUT_BASE_KEY], split_pattern,
-                                            chunk_bytes)
+                                            chunk_bytes, missing_values=missing_values(exec_properties))
             | "AsExamples" >> beam.FlatMap(_as_examples))
+
+
+def missing_values(exec_properties):
+    """The `missing_values` list of the component's custom config (see component.py), or none."""
+    text = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
+    if not text:
+        return ()
+    custom = proto_utils.json_to_proto(text, example_gen_pb2.CustomConfig())
+    config = struct_pb2.Struct()
+    if not custom.custom_config.Unpack(config):
+        return ()
+    return tuple(config["missing_values"]) if "missing_values" in config else ()
 
 
 class Executor(BaseExampleGenExecutor):
@@ -183,7 +202,7 @@ class Executor(BaseExampleGenExecutor):
         file_format = exec_properties.get(standard_component_specs.OUTPUT_FILE_FORMAT_KEY)
         if payload_format not in (None, example_gen_pb2.FORMAT_TF_EXAMPLE) or file_format not in (
                 None, example_gen_pb2.FILE_FORMAT_UNSPECIFIED, example_gen_pb2.FORMAT_TFRECORDS_GZIP):
-            raise ValueError("FastExampleGen writes tf.Examples as gzipped TFRecords only; leave output_data_format "
+            raise InputError("FastExampleGen writes tf.Examples as gzipped TFRecords only; leave output_data_format "
                              "and output_file_format unset, or use CsvExampleGen")
 
         examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
@@ -193,12 +212,14 @@ class Executor(BaseExampleGenExecutor):
         for uri in split_uris.values():
             fileio.makedirs(uri)
         input_base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
+        missing = missing_values(exec_properties)
         if output_config.split_config.splits:
             encoders = {"": _EncodeUnits(input_base, input_config.splits[0].pattern, self.chunk_bytes,
-                                         split_config=output_config.split_config)}
+                                         split_config=output_config.split_config, missing_values=missing)}
         else:
             encoders = {f"[{split.name}]": _EncodeUnits(input_base, split.pattern, self.chunk_bytes,
-                                                        split_name=split.name) for split in input_config.splits}
+                                                        split_name=split.name, missing_values=missing)
+                        for split in input_config.splits}
         with self._make_beam_pipeline() as pipeline:
             for label, encoder in encoders.items():  # encode and write fuse into one step: no per-row traffic
                 _ = (pipeline | f"Encode{label}" >> encoder
@@ -206,11 +227,11 @@ class Executor(BaseExampleGenExecutor):
 
         for name, uri in split_uris.items():
             if not fileio.glob(os.path.join(uri, "*")):  # an empty split is still a readable one
-                logging.warning("FastExampleGen: split %s has no examples", name)
+                warn("FastExampleGen", f"split {name} has no examples")
                 write_tfrecords(shard_path(uri, "empty"), [])
         if payload_format:
             examples_utils.set_payload_format(examples, payload_format)
         if file_format:
             examples_utils.set_file_format(examples, write_split.to_file_format_str(file_format))
-        logging.info("FastExampleGen: examples written to %s", examples.uri)
+        say("FastExampleGen", f"examples written to {examples.uri}")
 

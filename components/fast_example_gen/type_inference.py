@@ -5,6 +5,11 @@ Stock's rule (tfx_bsl `csv_decoder._InferValueType`, over the whole split): INT 
 `tf.train.Feature()` with no kind. It runs as a Beam combine over the chunks before the encoding pass. Cells match
 a conservative regex first (vectorised); only the cells that do not match go through stock's own Python function.
 No TensorFlow or TFX here (see encode.py).
+
+Missing values: stock reads only an empty cell as missing, so one `NA` turns a numeric column into text. With
+`missing_values` (the pipeline passes [data] missing_values; components/input_checks.py), a cell whose whole text is
+one of them is missing like an empty cell: left out of type inference and written as an empty value list. The
+default, none, keeps stock's behaviour.
 """
 from typing import List
 
@@ -15,6 +20,7 @@ import pyarrow.compute as pc
 from tfx_bsl.coders import csv_decoder
 
 from components.fast_example_gen.csv_chunks import parse_csv
+from components.input_checks import missing_mask
 
 ColumnType = csv_decoder.ColumnType
 _INFER_BATCH = 256  # cells converted to Python at a time while inferring a column type the regexes do not settle
@@ -30,8 +36,14 @@ _ARROW_TYPE = {ColumnType.INT: pa.int64(), ColumnType.FLOAT: pa.float32(), Colum
                ColumnType.UNKNOWN: pa.int64()}
 
 
-def _infer_column_type(column: pa.Array) -> ColumnType:
-    cells = column.filter(pc.not_equal(pc.binary_length(column), 0))
+def _present(column: pa.Array, missing_values=()) -> pa.Array:
+    """True where a string cell holds a value: not empty and not one of `missing_values`."""
+    present = pc.not_equal(pc.binary_length(column), 0)
+    return pc.and_(present, pc.invert(missing_mask(column, missing_values))) if missing_values else present
+
+
+def _infer_column_type(column: pa.Array, missing_values=()) -> ColumnType:
+    cells = column.filter(_present(column, missing_values))
     if len(cells) == 0:
         return ColumnType.UNKNOWN
     is_int = pc.match_substring_regex(cells, _INT_RE)
@@ -49,8 +61,8 @@ def _infer_column_type(column: pa.Array) -> ColumnType:
     return inferred
 
 
-def _chunk_column_types(table: pa.Table) -> List[ColumnType]:
-    return [_infer_column_type(column.combine_chunks()) for column in table.columns]
+def _chunk_column_types(table: pa.Table, missing_values=()) -> List[ColumnType]:
+    return [_infer_column_type(column.combine_chunks(), missing_values) for column in table.columns]
 
 
 def _merge_types(type_lists):
@@ -82,12 +94,12 @@ def _convert_strings(cells: pa.Array, column_type: ColumnType) -> pa.Array:
     return values
 
 
-def to_feature_lists(column: pa.Array, column_type: ColumnType, strings: bool) -> pa.Array:
-    """A column as a large_list array: one value per non-empty cell, an empty list for an empty cell, and a null
-    (encoded as `tf.train.Feature()`, as stock does) for every row of a column with no type."""
+def to_feature_lists(column: pa.Array, column_type: ColumnType, strings: bool, missing_values=()) -> pa.Array:
+    """A column as a large_list array: one value per non-empty cell, an empty list for an empty (or missing-value)
+    cell, and a null (encoded as `tf.train.Feature()`, as stock does) for every row of a column with no type."""
     if column_type == ColumnType.UNKNOWN:
         return pa.nulls(len(column), pa.large_list(pa.int64()))
-    present = pc.not_equal(pc.binary_length(column), 0) if strings else pc.is_valid(column)
+    present = _present(column, missing_values) if strings else pc.is_valid(column)
     present = present.fill_null(False)
     if strings:
         values = _convert_strings(column.filter(present), column_type)
@@ -120,6 +132,6 @@ class CombineTypes(beam.CombineFn):
         return accumulator
 
 
-def chunk_types(chunk, names):
+def chunk_types(chunk, names, missing_values=()):
     table = parse_csv(chunk, names)
-    return [ColumnType.UNKNOWN] * len(names) if table is None else _chunk_column_types(table)
+    return [ColumnType.UNKNOWN] * len(names) if table is None else _chunk_column_types(table, missing_values)
