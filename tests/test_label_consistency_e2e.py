@@ -7,7 +7,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from pipeline.configs import config_from_dict
 from pipeline.pipeline import create_pipeline
-from tests.pipeline_runs import REPO, artifacts_of_type, executions_by_component, open_store, run_cli, write_config
+from tests.pipeline_runs import artifacts_of_type, executions_by_component, open_store, run_cli
 
 OUTPUT = metadata_store_pb2.Event.OUTPUT
 INPUT = metadata_store_pb2.Event.INPUT
@@ -35,18 +35,19 @@ def test_demo_records_agreement_and_trains_on_its_examples(demo_run):
     assert len(produced & consumed) == 2  # consensus examples and schema
 
 
-def test_fail_gate_stops_the_run_before_transform(tmp_path):
-    config = write_config(tmp_path / "fail.toml", {
-        "pipeline": {"output_dir": str(tmp_path)},
-        "data": {"input_dir": os.path.join(REPO, "data", "demo")},
-        "label_consistency": {"on_low_agreement": "fail"},
-    })
+def test_fail_gate_stops_the_run_before_transform(demo_run, tmp_path):
+    """From a copy of the demo run's store: the data checks come from its cache, LabelConsistency runs and fails."""
+    config = demo_run.variant(tmp_path, label_consistency={"on_low_agreement": "fail"})
+    before = {e.id for e in open_store(tmp_path / "metadata.sqlite").get_executions()}
     result = run_cli("run", "--config", config)
     assert result.returncode == 1
     assert "Label consistency gate: FAIL" in result.stderr and "Chinstrap" in result.stderr
     assert "summary.md" in result.stderr
-    executions = executions_by_component(open_store(tmp_path / "metadata.sqlite"))
-    assert "Transform" not in executions and "Trainer" not in executions
+    new = {component: [e.last_known_state for e in runs if e.id not in before]
+           for component, runs in executions_by_component(open_store(tmp_path / "metadata.sqlite")).items()}
+    assert new["ExampleValidator"] == [metadata_store_pb2.Execution.CACHED]
+    assert new["LabelConsistency"] == [metadata_store_pb2.Execution.FAILED]
+    assert not new["Transform"] and not new["Trainer"]
 
 
 def test_train_on_consensus_wires_the_consensus_label_into_training():

@@ -6,7 +6,6 @@ with a corrections file, so the unchanged components come from cache and only th
 import hashlib
 import json
 import os
-import shutil
 
 import pandas as pd
 import pytest
@@ -92,9 +91,10 @@ def test_missing_store_is_a_clear_error(tmp_path):
 
 @pytest.fixture(scope="module")
 def corrected_run(demo_run, tmp_path_factory):
-    """The demo run's store copied, then the pipeline run on it again with 3 planted flips corrected."""
+    """The pipeline run again on a copy of the demo run's store, with 3 planted flips corrected: the data checks come
+    from its cache, the corrections, label consistency and training run. The other finders are off: nothing here
+    reads them."""
     root = tmp_path_factory.mktemp("corrected_run")
-    shutil.copy(demo_run.metadata, root / "metadata.sqlite")
     fixed = FLIPS.head(3)
     queue = pd.DataFrame({"example_id": FLIPS.example_id, "given_label": FLIPS.given_label,
                           "suggested_label": FLIPS.true_species, "reasons": "label error", "priority": 1,
@@ -102,13 +102,12 @@ def corrected_run(demo_run, tmp_path_factory):
                                               for i, t in zip(FLIPS.example_id, FLIPS.true_species)],
                           "reviewer": "ana", "reason": "checked the photo"})
     queue.to_csv(root / "corrections.csv", index=False)
-    config = write_config(root / "corrected.toml", {
-        "pipeline": {"output_dir": str(root), "metadata_path": str(root / "metadata.sqlite")},
-        "data": {"input_dir": DEMO, "span": 1},
-        "labels": {"corrections_file": str(root / "corrections.csv")},
-    })
+    config = demo_run.variant(root, labels={"corrections_file": str(root / "corrections.csv")},
+                              label_errors={"enabled": False}, conflicts={"enabled": False},
+                              error_analysis={"enabled": False})
     result = run_cli("run", "--config", config)
     assert result.returncode == 0, f"corrected run failed:\n{result.stdout}\n{result.stderr[-5000:]}"
+    assert "] LabelErrors " not in result.stdout and "] ExampleValidator done (from cache)" in result.stdout
     return root, config, fixed
 
 

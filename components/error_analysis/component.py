@@ -14,21 +14,25 @@ SUMMARY_FILE = "summary.md"  # the same, for people
 # Eval examples the model gets wrong inside weak slices diagnosed "labels": what ReviewQueue adds to its queue.
 REVIEW_FILE = "weak_slice_examples.csv"
 REVIEW_COLUMNS = ["example_id", "given_label", "predicted_label", "slice", "diagnosis", "split"]
+PREDICTIONS_FILE = "eval_predictions.csv"  # every eval example: what the model said, to compare runs example by example
+PREDICTION_COLUMNS = ["example_id", "label", "predicted_label", "correct"]
 PROPERTY_EVAL_ACCURACY = "eval_accuracy"
 PROPERTY_WEAK_SLICES = "weak_slices"
 PROPERTY_TOP_SLICE = "top_weak_slice"  # "" when there is none
 PROPERTY_TOP_DIAGNOSIS = "top_diagnosis"  # one of slices.DIAGNOSES, or ""
 PROPERTY_VERDICT = "verdict"  # one line: what to do next
+PROPERTY_LEVER = "lever"  # levers.advise: "more_data", "cleaner_labels", "cannot_tell"; absent without label flags
+PROPERTY_LEVER_ANSWER = "lever_answer"  # the same in words, with the numbers
 
 
 from components.error_analysis import executor  # noqa: E402 (after the contract, as the other components do)
 
 
 class ErrorAnalysisResult(types.Artifact):
-    """A folder with error_analysis.json, summary.md and weak_slice_examples.csv.
+    """A folder with error_analysis.json, summary.md, weak_slice_examples.csv and eval_predictions.csv.
 
-    Custom properties: eval_accuracy, weak_slices, top_weak_slice, top_diagnosis, verdict, and
-    weak_slices_<diagnosis> (a count per diagnosis)."""
+    Custom properties: eval_accuracy, weak_slices, top_weak_slice, top_diagnosis, verdict,
+    weak_slices_<diagnosis> (a count per diagnosis), and with label-error flags lever and lever_answer."""
     TYPE_NAME = "components.ErrorAnalysisResult"  # importable by this name, as Kubeflow's container needs
 
 
@@ -42,6 +46,8 @@ class ErrorAnalysisSpec(ComponentSpec):
         "agreement_column": ExecutionParameter(type=str),  # labeler agreement per example; "" when none
         "settings": ExecutionParameter(type=str),  # JSON of slices.Settings fields
         "max_review_examples": ExecutionParameter(type=int),
+        "proxy_features": ExecutionParameter(type=str),  # JSON list of numeric features of the levers' proxy model
+        "proxy_model": ExecutionParameter(type=str),  # a key of components/label_errors/finder.MODELS
     }
     INPUTS = {
         "examples": ChannelParameter(type=standard_artifacts.Examples),
@@ -61,11 +67,13 @@ class ErrorAnalysis(base_beam_component.BaseBeamComponent):
     def __init__(self, examples: types.BaseChannel, model: types.BaseChannel, transform_graph: types.BaseChannel,
                  *, id_column: str, label_column: str, categorical_columns=(), numeric_columns=(),
                  metadata_columns=(), agreement_column: str = "", label_issues: types.BaseChannel = None,
-                 settings: dict = None, max_review_examples: int = 50):
+                 settings: dict = None, max_review_examples: int = 50, proxy_features=(),
+                 proxy_model: str = "logistic_regression"):
         super().__init__(spec=ErrorAnalysisSpec(
             examples=examples, model=model, transform_graph=transform_graph, label_issues=label_issues,
             id_column=id_column, label_column=label_column,
             categorical_columns=json.dumps(list(categorical_columns)),
             numeric_columns=json.dumps(list(numeric_columns)), metadata_columns=json.dumps(list(metadata_columns)),
             agreement_column=agreement_column, settings=json.dumps(settings or {}),
-            max_review_examples=max_review_examples, error_analysis=types.Channel(type=ErrorAnalysisResult)))
+            max_review_examples=max_review_examples, proxy_features=json.dumps(list(proxy_features)),
+            proxy_model=proxy_model, error_analysis=types.Channel(type=ErrorAnalysisResult)))

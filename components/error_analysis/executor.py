@@ -25,7 +25,7 @@ from tfx_bsl.public.proto import model_spec_pb2
 
 from components.examples_io.artifacts import split_files_pattern
 from components.examples_io.values import feature_value
-from components.error_analysis import report, slices
+from components.error_analysis import levers, report, slices
 from models.features import LABEL_VOCABULARY
 
 # Columns of the analysed rows that the slice module reads by these names; slice columns may not use them.
@@ -45,6 +45,8 @@ class Settings:
         self.agreement_column = props["agreement_column"]
         self.slice_settings = slices.Settings(**json.loads(props["settings"]))
         self.max_review_examples = int(props["max_review_examples"])
+        self.proxy_features = json.loads(props["proxy_features"])
+        self.proxy_model = props["proxy_model"]
         clash = [c for c in self.categorical + self.numeric if c in RESERVED_COLUMNS]
         if clash:
             raise ValueError(f"ErrorAnalysis: slice column(s) {clash} ([error_analysis] slice columns, or "
@@ -53,7 +55,7 @@ class Settings:
 
     def read_columns(self):
         """Source column -> analysed-row column."""
-        columns = {c: c for c in self.categorical + self.numeric + self.metadata}
+        columns = {c: c for c in self.categorical + self.numeric + self.metadata + self.proxy_features}
         columns[self.id_column] = "example_id"
         columns[self.label_column] = "label"
         if self.agreement_column:
@@ -84,7 +86,8 @@ def with_prediction(keyed_log, classes):
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
-    """Writes error_analysis.json, summary.md and weak_slice_examples.csv; records the verdict in ML Metadata."""
+    """Writes error_analysis.json, summary.md, weak_slice_examples.csv and eval_predictions.csv; records the verdict
+    in ML Metadata."""
 
     def Do(self, input_dict, output_dict, exec_properties):
         from components.error_analysis import component as contract  # here: component.py imports this module
@@ -114,7 +117,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             for split in splits:
                 parsed = (pipeline | f"Read[{split}]" >> beam.io.ReadFromTFRecord(
                     split_files_pattern(examples, split))
-                    | f"Parse[{split}]" >> beam.Map(parse_row, split, columns, set(settings.numeric)))
+                    | f"Parse[{split}]" >> beam.Map(parse_row, split, columns,
+                                                  set(settings.numeric + settings.proxy_features)))
                 if split == slices.EVAL_SPLIT:
                     parsed = (parsed
                               | "KeyByRow" >> beam.MapTuple(lambda row, record: (json.dumps(row), record))
@@ -156,6 +160,8 @@ def analyse_and_write(rows, settings, flagged, output_uri):
                                                          settings.slice_settings.confidence)
     analysis["signals"] = {"label_issues": flagged is not None, "labeler_agreement": bool(settings.agreement_column)}
     analysis["verdict"] = report.verdict(analysis)
+    if flagged is not None and settings.proxy_features:
+        analysis["levers"] = lever_advice(frame, settings)
     review = review_rows(frame, analysis["weak_slices"], settings.max_review_examples)
     analysis["review_examples"] = len(review)
     fileio.makedirs(output_uri)
@@ -163,12 +169,35 @@ def analyse_and_write(rows, settings, flagged, output_uri):
         f.write(json.dumps(analysis, indent=2, default=str) + "\n")
     with fileio.open(os.path.join(output_uri, contract.SUMMARY_FILE), "w") as f:
         f.write(report.summary_markdown(analysis))
+    _write_csv(os.path.join(output_uri, contract.REVIEW_FILE), contract.REVIEW_COLUMNS, review)
+    predictions = frame.loc[frame["split"] == slices.EVAL_SPLIT, contract.PREDICTION_COLUMNS]
+    _write_csv(os.path.join(output_uri, contract.PREDICTIONS_FILE), contract.PREDICTION_COLUMNS,
+               predictions.to_dict("records"))
+
+
+def _write_csv(path, columns, rows):
     text = io.StringIO()
-    writer = csv.DictWriter(text, contract.REVIEW_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(text, columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(review)
-    with fileio.open(os.path.join(output_uri, contract.REVIEW_FILE), "w") as f:
+    writer.writerows(rows)
+    with fileio.open(path, "w") as f:
         f.write(text.getvalue())
+
+
+def lever_advice(frame, settings):
+    """More data or cleaner labels (levers.advise) with the proxy model on the proxy features; or why not."""
+    train, evaluated = frame[frame["split"] == slices.TRAIN_SPLIT], frame[frame["split"] == slices.EVAL_SPLIT]
+    classes = sorted(set(frame["label"].dropna()))
+    if train["label"].nunique() < 2:
+        return {"skipped": "the training split has fewer than 2 classes"}
+    code = {label: i for i, label in enumerate(classes)}
+
+    def features(rows):
+        return rows[settings.proxy_features].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+
+    return levers.advise(features(train), train["label"].map(code).to_numpy(), features(evaluated),
+                         evaluated["label"].map(code).to_numpy(), train["label_issue"].to_numpy(bool),
+                         evaluated["label_issue"].to_numpy(bool), model=settings.proxy_model)
 
 
 def review_rows(frame, weak_slices, limit):
@@ -199,6 +228,10 @@ def record_verdict(output, analysis):
     output.set_string_custom_property(contract.PROPERTY_TOP_SLICE, weak[0]["slice"] if weak else "")
     output.set_string_custom_property(contract.PROPERTY_TOP_DIAGNOSIS, weak[0]["diagnosis"] if weak else "")
     output.set_string_custom_property(contract.PROPERTY_VERDICT, analysis["verdict"])
+    advice = analysis.get("levers") or {}
+    if "lever" in advice:
+        output.set_string_custom_property(contract.PROPERTY_LEVER, advice["lever"])
+        output.set_string_custom_property(contract.PROPERTY_LEVER_ANSWER, advice["answer"])
     for diagnosis in slices.DIAGNOSES:
         output.set_int_custom_property(f"weak_slices_{diagnosis}",
                                        sum(s["diagnosis"] == diagnosis for s in weak))

@@ -66,25 +66,35 @@ def advise(x_train, y_train, x_eval, y_eval, flagged_train, flagged_eval=None, *
     cleaned = correct(np.flatnonzero(~flagged_train))
     sizes = np.array([f * n for f in fractions])
 
-    def doubling_gain(curve_correct, rows):
-        errors = np.array([1 - curve_correct[f][:, rows].mean() for f in fractions])
+    def doubling_gain(curve_accuracy):
+        """From {fraction: accuracies of its repeats}: the projected gain of 2x over 1x."""
+        errors = np.array([1 - np.mean(curve_accuracy[f]) for f in fractions])
         return power_law_accuracy(sizes, errors, 2 * n) - power_law_accuracy(sizes, errors, n)
 
+    # Every model's correctness as one row; a replicate's eval rows are multinomial counts, so a replicate's
+    # accuracies are one matrix product (cost linear in the eval rows, memory bounded by the chunk).
+    models = np.vstack([*curve.values(), noisy, cleaned]).astype(np.float32)
+    owners = np.concatenate([[i] * len(c) for i, c in enumerate(curve.values())])
     rng = np.random.default_rng(seed)
-    all_rows = np.arange(len(y_scored))
     doubling, cleaning = [], []
-    for _ in range(bootstraps):
-        rows = rng.integers(0, len(y_scored), len(y_scored))
-        resampled = {f: c[rng.integers(0, len(c), len(c))] for f, c in curve.items()}
-        doubling.append(doubling_gain(resampled, rows))
-        cleaning.append(cleaned[rows].mean() - noisy[rows].mean())
+    for start in range(0, bootstraps, 100):
+        chunk = min(100, bootstraps - start)
+        counts = rng.multinomial(len(y_scored), np.full(len(y_scored), 1 / len(y_scored)), size=chunk)
+        accuracies = counts.astype(np.float32) @ models.T / len(y_scored)  # replicate x model
+        for replicate in accuracies:
+            resampled = {}
+            for i, f in enumerate(fractions):
+                repeats_of_f = replicate[:-2][owners == i]
+                resampled[f] = repeats_of_f[rng.integers(0, len(repeats_of_f), len(repeats_of_f))]
+            doubling.append(doubling_gain(resampled))
+            cleaning.append(replicate[-1] - replicate[-2])
     result = {
         "model": model, "training_examples": n, "eval_examples_scored": int(len(y_scored)),
         "eval_examples_left_out_as_flagged": int((~keep_eval).sum()),
         "learning_curve": [{"fraction": f, "examples": int(round(f * n)), "repeats": len(c),
                             "accuracy": float(c.mean()), "accuracy_std": float(c.mean(axis=1).std(ddof=1))
                             if len(c) > 1 else 0.0} for f, c in curve.items()],
-        "doubling": _lever(doubling_gain(curve, all_rows), doubling,
+        "doubling": _lever(doubling_gain({f: c.mean(axis=1) for f, c in curve.items()}), doubling,
                            "power law error(n) = a n^-b fitted to the curve, extrapolated to 2x"),
         "cleaning": _lever(float(cleaned.mean() - noisy.mean()), cleaning,
                            f"the {int(flagged_train.sum())} flagged training examples removed"),
@@ -110,6 +120,10 @@ def answer(result):
         low, high = lever["interval"]
         return f"{_points(lever['gain'])} points [{_points(low)}, {_points(high)}]"
 
+    if result["learning_curve"][-1]["accuracy"] == 1.0:
+        return (f"cannot tell: the proxy model already makes no error on the {result['eval_examples_scored']} eval "
+                "examples scored, so neither lever can show a gain; a larger or harder eval set is needed",
+                "cannot_tell")
     words = (f"doubling the data is projected to add {said(d)}; removing the {result['flagged_training_examples']} "
              f"flagged labels adds {said(c)} (proxy: {result['model']}, eval rows not flagged)")
     if d["interval"][0] > c["interval"][1]:

@@ -45,7 +45,7 @@ def test_heavily_mislabelled_data_asks_for_cleaner_labels():
 
 
 def test_overlapping_intervals_say_cannot_tell():
-    result = {"doubling": {"gain": 0.02, "interval": [0.01, 0.03]},
+    result = {"learning_curve": [{"accuracy": 0.9}], "doubling": {"gain": 0.02, "interval": [0.01, 0.03]},
               "cleaning": {"gain": 0.025, "interval": [0.0, 0.05]}, "flagged_training_examples": 5,
               "model": "logistic_regression"}
     words, lever = levers.answer(result)

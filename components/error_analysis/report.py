@@ -52,6 +52,21 @@ def summary_markdown(analysis):
         lines += ["", "What to do:", ""]
         lines += [f"- {s['slice']}: {s['advice']}" for s in analysis["weak_slices"]]
         lines.append("")
+    advice = analysis.get("levers")
+    if advice:
+        lines += ["## More data or cleaner labels?", ""]
+        if "skipped" in advice:
+            lines += [f"Not estimated: {advice['skipped']}.", ""]
+        else:
+            lines += [advice["answer"] + ".", "",
+                      f"Proxy model {advice['model']} trained on {advice['training_examples']} training examples "
+                      f"and scored on {advice['eval_examples_scored']} eval examples the label-error finder did not "
+                      f"flag; {advice['method']['bootstrap']}. Doubling: {advice['doubling']['how']}; cleaning: "
+                      f"{advice['cleaning']['how']}.", "",
+                      "| training examples | repeats | proxy accuracy (std over repeats) |", "|---|---|---|"]
+            lines += [f"| {point['examples']} | {point['repeats']} | {_percent(point['accuracy'])} "
+                      f"({100 * point['accuracy_std']:.1f}) |" for point in advice["learning_curve"]]
+            lines.append("")
     if analysis.get("metadata_slices"):
         lines += ["## Metadata slices (all, weak or not)", "",
                   "| column | value | eval examples | accuracy [95% Wilson CI] | recall per class |",

@@ -1,0 +1,137 @@
+"""Benchmark: ErrorAnalysis against TFX's Evaluator (TFMA) on the same eval Examples and the same model.
+
+    .venv/bin/python -m benchmarks.error_analysis --config RUN.toml [--examples 100000] [--out DIR]
+
+Takes the model, transform graph and consensus Examples of a finished pipeline run (the newest in the ML Metadata
+store of RUN.toml, e.g. `make demo-loop`'s outputs/demo-loop/run1.toml or the config of a `make run`), and writes an
+Examples artifact whose eval split holds `--examples` examples resampled from the run's examples with the numeric
+features jittered (so quantile bins and predictions vary) and new ids, and whose train split is the run's. Then it
+runs, one after the other with the pipeline's local Beam arguments: the stock Evaluator executor with the
+pipeline's eval config, and the ErrorAnalysis executor as the pipeline configures it (label-error flags from the
+run, so the levers run too). Prints both wall times and their ratio.
+"""
+import argparse
+import glob
+import json
+import os
+import tempfile
+import time
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from google.protobuf import json_format  # noqa: E402
+from tfx.components.evaluator import executor as evaluator_executor  # noqa: E402
+from tfx import types  # noqa: E402
+from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
+
+from components.error_analysis import executor as analysis_executor  # noqa: E402
+from components.error_analysis.component import ErrorAnalysisResult  # noqa: E402
+from components.label_errors.component import LabelIssues  # noqa: E402
+from pipeline import pipeline as pipeline_module  # noqa: E402
+from pipeline.configs import load_config  # noqa: E402
+from pipeline.local_runner import beam_args  # noqa: E402
+from pipeline.mlmd_graph import open_store  # noqa: E402
+
+
+def newest(store, type_name, under=""):
+    found = [a for a in store.get_artifacts_by_type(type_name) if under in a.uri]
+    if not found:
+        raise SystemExit(f"no {type_name} artifact{' under ' + under if under else ''} in the run's ML Metadata")
+    return max(found, key=lambda a: a.id)
+
+
+def artifact(cls, uri, split_names=None):
+    made = cls()
+    made.uri = uri
+    if split_names:
+        made.split_names = artifact_utils.encode_split_names(split_names)
+    return made
+
+
+def read_split(examples_uri, split):
+    files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
+    return [tf.train.Example.FromString(r.numpy()) for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+
+
+def write_split(uri, split, examples, shards=4):
+    os.makedirs(os.path.join(uri, f"Split-{split}"))
+    bounds = np.linspace(0, len(examples), shards + 1).astype(int)
+    for shard in range(shards):
+        path = os.path.join(uri, f"Split-{split}", f"data_tfrecord-{shard:05d}-of-{shards:05d}.gz")
+        with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+            for example in examples[bounds[shard]:bounds[shard + 1]]:
+                writer.write(example.SerializeToString())
+
+
+def resampled(source, n, id_column, numeric, seed=0):
+    """n copies of random source examples with new ids and the numeric features jittered by 2% of their value."""
+    rng = np.random.default_rng(seed)
+    made = []
+    for i, pick in enumerate(rng.integers(0, len(source), n)):
+        example = tf.train.Example()
+        example.CopyFrom(source[pick])
+        features = example.features.feature
+        features[id_column].bytes_list.value[:] = [f"bench-{i:07d}".encode()]
+        for name in numeric:
+            feature = features[name]
+            if feature.HasField("float_list") and feature.float_list.value:
+                feature.float_list.value[0] *= 1 + rng.normal(0, 0.02)
+            elif feature.HasField("int64_list") and feature.int64_list.value:
+                feature.int64_list.value[0] = int(round(feature.int64_list.value[0] * (1 + rng.normal(0, 0.02))))
+        made.append(example)
+    return made
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="TOML config of a finished run (its ML Metadata is read)")
+    parser.add_argument("--examples", type=int, default=100_000)
+    parser.add_argument("--out", help="working folder (default: a temporary one)")
+    args = parser.parse_args()
+    config = load_config(args.config)
+    store = open_store(config.pipeline.metadata_path or os.path.join(config.pipeline.output_dir, "metadata.sqlite"))
+    source_uri = newest(store, standard_artifacts.Examples.TYPE_NAME, os.sep + "LabelConsistency" + os.sep).uri
+    model = artifact(standard_artifacts.Model, newest(store, standard_artifacts.Model.TYPE_NAME).uri)
+    transform_graph = artifact(standard_artifacts.TransformGraph,
+                               newest(store, standard_artifacts.TransformGraph.TYPE_NAME).uri)
+    label_issues = artifact(LabelIssues, newest(store, LabelIssues.TYPE_NAME).uri)
+    work = args.out or tempfile.mkdtemp(prefix="error-analysis-bench-")
+
+    started = time.time()
+    examples_uri = os.path.join(work, "examples")
+    source = read_split(source_uri, "train") + read_split(source_uri, "eval")
+    write_split(examples_uri, "train", read_split(source_uri, "train"))
+    write_split(examples_uri, "eval", resampled(source, args.examples, config.data.id_column,
+                                                config.model.numeric_features))
+    examples = artifact(standard_artifacts.Examples, examples_uri, ["train", "eval"])
+    print(f"wrote {args.examples} eval examples to {examples_uri} ({time.time() - started:.0f} s)", flush=True)
+
+    label = pipeline_module.training_label(config)
+    started = time.time()
+    evaluator_executor.Executor(evaluator_executor.Executor.Context(beam_pipeline_args=beam_args(config))).Do(
+        {"examples": [examples], "model": [model]},
+        {"evaluation": [artifact(standard_artifacts.ModelEvaluation, os.path.join(work, "evaluation"))],
+         "blessing": [artifact(standard_artifacts.ModelBlessing, os.path.join(work, "blessing"))]},
+        {"eval_config": json_format.MessageToJson(pipeline_module.eval_config(config, label)),
+         "example_splits": json.dumps(["eval"])})
+    evaluator_seconds = time.time() - started
+    print(f"Evaluator (TFMA): {evaluator_seconds:.1f} s", flush=True)
+
+    properties = pipeline_module.error_analysis(  # the exec properties the pipeline gives the component
+        config, types.Channel(type=standard_artifacts.Examples), types.Channel(type=standard_artifacts.Model),
+        types.Channel(type=standard_artifacts.TransformGraph), types.Channel(type=LabelIssues)).exec_properties
+    started = time.time()
+    analysis_executor.Executor(analysis_executor.Executor.Context(beam_pipeline_args=beam_args(config))).Do(
+        {"examples": [examples], "model": [model], "transform_graph": [transform_graph],
+         "label_issues": [label_issues]},
+        {"error_analysis": [artifact(ErrorAnalysisResult, os.path.join(work, "analysis"))]}, properties)
+    analysis_seconds = time.time() - started
+    print(f"ErrorAnalysis: {analysis_seconds:.1f} s")
+    print(f"\n{args.examples} eval examples: ErrorAnalysis {analysis_seconds:.1f} s, Evaluator "
+          f"{evaluator_seconds:.1f} s, ratio {analysis_seconds / evaluator_seconds:.2f}")
+
+
+if __name__ == "__main__":
+    main()
