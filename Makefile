@@ -1,5 +1,6 @@
 # make run   - set up .venv from the lock and run the pipeline on the bundled demo data
 # make test  - set up .venv from the lock and run the test suite
+# make test-fast - the unit and executor tests only (pytest -m "not slow"): no pipeline runs, for everyday work
 # Needs only Python 3.10 or 3.11 with pip; uv comes from PyPI into the venv when it is not on PATH.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3.10 || command -v python3)
@@ -8,7 +9,7 @@ VPY := $(VENV)/bin/python
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock setup.py | cksum | cut -d' ' -f1)
 
-.PHONY: install run test benchmarks demo-data clean image
+.PHONY: install run test test-fast benchmarks demo-data clean image
 
 install: $(STAMP)
 
@@ -31,6 +32,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(VPY) -m pytest $(ARGS)
+
+test-fast: $(STAMP)
+	$(VPY) -m pytest -m "not slow" $(ARGS)
 
 demo-data: $(STAMP)
 	$(VPY) data/make_demo.py

@@ -33,7 +33,8 @@ def kubeflow_config(path, **kubeflow):
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
-    """The full pipeline compiled through the command line, and the pipeline `create_pipeline` builds for it."""
+    """The full pipeline compiled through the command line, and the pipeline `create_pipeline` builds for it (its
+    tests are `slow`: the command line loads TensorFlow and TFX)."""
     root = tmp_path_factory.mktemp("kubeflow_compile")
     config_path = kubeflow_config(root / "kubeflow.toml")
     output = root / "job.json"
@@ -48,6 +49,7 @@ def compiled(tmp_path_factory):
                 "result": result}
 
 
+@pytest.mark.slow
 def test_compiled_spec_parses_into_kfp_protobuf_with_every_component_and_dependency(compiled):
     job = compiled["job"]
     json_format.ParseDict(job, pipeline_spec_pb2.PipelineJob(), ignore_unknown_fields=False)
@@ -71,6 +73,7 @@ def test_compiled_spec_parses_into_kfp_protobuf_with_every_component_and_depende
     assert custom, "create_pipeline has no custom components to check"
 
 
+@pytest.mark.slow
 def test_executors_get_the_profile_beam_args(compiled):
     args = kubeflow_runner.beam_args(compiled["config"])
     assert args[0] == "--runner=FnApiRunner"  # beam_profile "direct": the local run's Beam, inside each pod
@@ -93,6 +96,7 @@ def test_beam_profiles_for_distributed_runners():
         "--runner=SparkRunner", "--spark_master_url=spark://spark-master:7077"]
 
 
+@pytest.mark.slow
 def test_every_container_command_imports_in_the_installed_project(compiled, tmp_path):
     """Entrypoint modules, executor classes, artifact types and model functions the containers will import."""
     from tfx.orchestration.kubeflow.v2 import compiler_utils
@@ -131,6 +135,7 @@ def test_every_container_command_imports_in_the_installed_project(compiled, tmp_
     assert f"imported {len(modules) + len(classes) + len(functions)}" in result.stdout
 
 
+@pytest.mark.slow
 def test_compiled_json_names_no_path_of_the_compiling_machine_but_the_configured_data(compiled):
     text = compiled["text"].replace(compiled["config"].data.input_dir, "<input_dir>")
     assert "<input_dir>" in text
@@ -138,6 +143,7 @@ def test_compiled_json_names_no_path_of_the_compiling_machine_but_the_configured
         assert machine_path not in text, machine_path
 
 
+@pytest.mark.slow
 def test_local_input_dir_warns_naming_the_key(compiled):
     assert "warning: [data] input_dir is the local path" in compiled["result"].stderr
 
@@ -177,6 +183,7 @@ def test_custom_artifact_type_that_does_not_import_by_its_type_name_is_a_clear_e
         kubeflow_runner.check_artifact_types(pipeline_with(Report))
     kubeflow_runner.check_artifact_types(pipeline_with(standard_artifacts.Examples))
 
+@pytest.mark.slow
 def test_emulated_run_of_the_compiled_data_stage(tmp_path):
     """Compiles the data stage (`--data-only`) for gs://emulated-bucket, copies the demo CSV there and runs every
     task through its container command; every custom component must run through TFX's KFP v2 entrypoint and write

@@ -91,14 +91,14 @@ def test_scaffolded_component_is_tested_runs_in_the_data_stage_and_compiles_for_
                            cwd=project, env=dict(os.environ, PYTHONPATH=project), capture_output=True, text=True,
                            timeout=1200)
     assert tests.returncode == 0, tests.stdout[-5000:]
-    assert " 5 passed" in tests.stdout
+    assert "5 passed" in tests.stdout
 
-    # Wired in through the config, on a lean data stage: no labelers, no other finders.
+    # Wired in through the config, on a lean data stage: the demo's first span, no labelers, no other finders.
     out = tmp_path / "out"
     sections = {"pipeline": {"output_dir": str(out), "extra_components": [PLUG_IN]},
-                "data": {"input_dir": os.path.join(project, "data", "demo")},
+                "data": {"input_dir": os.path.join(project, "data", "demo"), "span": 1},
                 "labels": {"labeler_columns": []},
-                "label_errors": {"enabled": False}, "conflicts": {"enabled": False}}
+                "label_errors": {"enabled": False}, "conflicts": {"enabled": False}, "drift": {"enabled": False}}
     config = write_config(tmp_path / "with_component.toml", sections)
     run = run_cli("run", "--config", config, "--data-only", cwd=project)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
@@ -109,7 +109,7 @@ def test_scaffolded_component_is_tested_runs_in_the_data_stage_and_compiles_for_
     store = open_store(out / "metadata.sqlite")
     assert not set(TRAINING) & set(executions_by_component(store))
     (result,) = artifacts_of_type(store, "components.LabelBalanceResult")
-    with open(os.path.join(REPO, "data", "demo", "penguins.csv")) as f:
+    with open(os.path.join(REPO, "data", "demo", "span-1", "penguins.csv")) as f:
         demo = list(csv.DictReader(f))
     assert result.custom_properties["examples"].int_value == len(demo)
     with open(os.path.join(result.uri, "label_counts.csv")) as f:
