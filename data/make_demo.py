@@ -34,6 +34,8 @@ LABELER_COVERAGE = {"labeler_a": 0.9, "labeler_b": 1.0, "labeler_c": 0.8}
 LABEL_FLIP_FRACTION = 0.03  # share of span-1 `species` labels replaced by another species (planted label errors)
 SPAN2_BODY_MASS_FACTOR = 1.06  # span 2: a recalibrated scale reads 6% heavier
 SPAN2_DROPPED_SITE = "Torgersen"  # span 2: this site was not visited
+SERVING_POUNDS_SITE = "Dream"  # serving sample: this site's scale reports body mass in whole pounds (the skew)
+GRAMS_PER_POUND = 453.59237
 
 
 def field_season(year):
@@ -97,6 +99,22 @@ def build(rng):
     return span1[columns], span2[columns], flips, conflicts
 
 
+def in_pounds(frame, site=SERVING_POUNDS_SITE):
+    """The planted training-serving skew: `site`'s body mass in whole pounds instead of grams."""
+    frame = frame.copy()
+    at_site = frame["site"] == site
+    frame.loc[at_site, "body_mass_g"] = (frame.loc[at_site, "body_mass_g"] / GRAMS_PER_POUND).round().astype(int)
+    return frame
+
+
+def serving_sample(span2):
+    """Requests the deployed model (trained on the latest span) received in span 2's season: those birds' site and
+    measurements, their species (labels that arrived later), and the planted skew (`in_pounds`)."""
+    requests = in_pounds(span2[["site", *MEASUREMENTS, "species"]])
+    requests.insert(0, "request_id", [f"req-{i:04d}" for i in range(1, len(requests) + 1)])
+    return requests
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
@@ -107,6 +125,7 @@ def main():
         "demo/span-2/penguins.csv": span2,
         "answer_keys/planted_label_flips.csv": flips,
         "answer_keys/planted_conflicts.csv": conflicts,
+        "serving/requests.csv": serving_sample(span2),
     }
     for relative, frame in outputs.items():
         path = os.path.join(args.out, relative)

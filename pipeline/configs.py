@@ -334,6 +334,21 @@ class ReportConfig:
 
 
 @dataclass
+class MonitorConfig:
+    """The serving monitor (python -m pipeline monitor): when a fall in accuracy counts. Feature skew and prediction
+    drift use the [drift] thresholds; an accuracy drop uses [drift] alpha and possible_alpha with these."""
+    max_accuracy_drop: float = 0.05  # a drop (real, or estimated by CBPE) of at least this much counts
+    min_rows: int = 30  # fewer rows on either side of an accuracy comparison: "too little data"
+
+    def validate(self, source):
+        if not 0 < self.max_accuracy_drop < 1:
+            raise ConfigError(f"{source}: [monitor] max_accuracy_drop is a difference of accuracies and must be "
+                              f"between 0 and 1, got {self.max_accuracy_drop}")
+        if self.min_rows < 1:
+            raise ConfigError(f"{source}: [monitor] min_rows must be at least 1, got {self.min_rows}")
+
+
+@dataclass
 class Config:
     # Not a key: True when the features are the demo's defaults but the data is not the demo's, so the pre-flight
     # (pipeline/inputs.py) types them from the data.
@@ -349,6 +364,7 @@ class Config:
     label_errors: LabelErrorsConfig = field(default_factory=LabelErrorsConfig)
     error_analysis: ErrorAnalysisConfig = field(default_factory=ErrorAnalysisConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
 
     def validate(self, source="the configuration"):
@@ -388,6 +404,7 @@ class Config:
         self.conflicts.validate(source)
         self.label_errors.validate(source)
         self.drift.validate(source)
+        self.monitor.validate(source)
         if self.data.span < 0:
             raise ConfigError(f"{source}: [data] span must be 0 (the latest span) or a span number, got "
                               f"{self.data.span}")

@@ -20,12 +20,13 @@ REPORT_FILE, SUMMARY_FILE = "monitor.json", "summary.md"
 
 def drift_thresholds(config):
     """The [drift] thresholds, which skew and prediction drift share with drift between spans."""
-    return measures.DriftThresholds()
+    return measures.DriftThresholds.from_config(config.drift)
 
 
 def accuracy_thresholds(config):
-    drift = drift_thresholds(config)
-    return estimates.AccuracyThresholds(alpha=drift.alpha, possible_alpha=drift.possible_alpha)
+    """[monitor] max_accuracy_drop and min_rows, tested at the [drift] significance levels."""
+    return estimates.AccuracyThresholds(max_drop=config.monitor.max_accuracy_drop, min_rows=config.monitor.min_rows,
+                                        alpha=config.drift.alpha, possible_alpha=config.drift.possible_alpha)
 
 
 def _performance(predictions, evaluated, thresholds):
@@ -53,7 +54,8 @@ def build(config, plan, class_names, training_statistics, serving_statistics, an
     """The monitor's report as a JSON-ready dict (the layout of monitor.json)."""
     found, layout = plan.sources, plan.layout
     thresholds = drift_thresholds(config)
-    not_compared = [config.data.id_column, *config.labels.labeler_columns, *layout.absent]
+    # Ids, labelers and the columns that name a period ([drift] exclude) differ by nature; so do the columns not served.
+    not_compared = [config.data.id_column, *config.labels.labeler_columns, *config.drift.exclude, *layout.absent]
     if not layout.has_label:
         not_compared.append(found.label)
     skew = measures.compare_statistics(training_statistics, serving_statistics, thresholds,
