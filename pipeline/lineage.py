@@ -25,7 +25,7 @@ def _new_properties(graph, artifact, execution):
 
 
 def _format_value(value, width=100):
-    text = value if isinstance(value, str) else json.dumps(value, separators=(", ", ": "))
+    text = value if isinstance(value, str) else json.dumps(value, separators=(", ", ": "), sort_keys=True)
     return text if len(text) <= width else text[:width - 3] + "..."
 
 

@@ -25,6 +25,11 @@ TEMPLATE = """
 """
 
 
+def _by_count(counts):
+    """Counts most frequent first (ML Metadata keeps a JSON property's keys in no fixed order)."""
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def build(run):
     versioned = [a for _, _, a in run.outputs if run.graph.type_name(a) == EXAMPLES
                  and "data_version" in a.custom_properties]
@@ -36,8 +41,9 @@ def build(run):
     facts = {"source": source, "labelers": prop(examples, "labelers", []),
              "inventory": {k: v for k, v in (prop(examples, "data_inventory") or {}).items() if v},
              "examples_per_split": prop(examples, "examples_per_split", {}),
-             "label_counts": prop(examples, "label_counts", {}),
-             "metadata_counts": prop(examples, "metadata_counts", {}),
+             "label_counts": _by_count(prop(examples, "label_counts", {})),
+             "metadata_counts": {column: _by_count(counts)
+                                 for column, counts in sorted(prop(examples, "metadata_counts", {}).items())},
              "input_files": files.get("files", []) if isinstance(files, dict) else []}
     final = run.artifact(PUSHED_MODEL) or run.artifact(MODEL) or run.outputs[-1][2]
     facts["lineage_of"] = f"{run.graph.type_name(final)} #{final.id}"
