@@ -420,22 +420,6 @@ class Config:
                               f"{self.data.id_column!r}; the id must be a per-example id, not the label")
         return self
 
-    def beam_args(self):
-        """Beam pipeline args for a local run.
-
-        The runner is FnApiRunner, the engine Beam's DirectRunner uses for batch pipelines, named directly because
-        Beam 2.74's DirectRunner first tries its Prism runner, which downloads a binary at run time. The running
-        mode is always explicit. `--setup_file` names this project's package: a remote runner would stage it,
-        the local runner ignores it, and its presence stops TFX from building a throwaway TFX sdist for every
-        Beam component (tfx.utils.dependency_utils), which costs seconds each.
-        """
-        args = ["--runner=FnApiRunner", "--direct_running_mode=" + self.pipeline.beam_mode,
-                "--setup_file=" + os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                               "setup.py")]
-        if self.pipeline.beam_mode == "multi_processing":
-            args.append(f"--direct_num_workers={self.pipeline.beam_workers}")
-        return args + list(self.pipeline.extra_beam_args)
-
 
 def _type_name(annotation):
     return getattr(annotation, "__name__", str(annotation)).replace("typing.", "")

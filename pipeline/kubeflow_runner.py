@@ -4,7 +4,6 @@ The same pipeline definition as the local run. KFP provides the ML Metadata conn
 executor, component and model function is named by its importable module path and the image from `make image`
 carries them all, so the JSON refers to nothing on the compiling machine except data paths the configuration gives.
 """
-import dataclasses
 import os
 
 from pipeline.configs import Config, ConfigError
@@ -48,11 +47,12 @@ def check(config: Config, source="the configuration"):
 
 def beam_args(config: Config):
     """The Beam arguments every Beam-based executor gets, for `[kubeflow] beam_profile`; extra_beam_args last."""
+    from pipeline import local_runner  # TensorFlow loads with it; compiling loads it anyway
     kf = config.kubeflow
     harness = ["--environment_type=DOCKER", f"--environment_config={kf.image}"]  # Beam workers run in our image
     profiles = {
-        # The local run's args, minus its --setup_file: that names this checkout, and the image installs the package.
-        "direct": lambda: [arg for arg in config.beam_args() if not arg.startswith("--setup_file=")],
+        # Beam's local engine inside each pod, as a local run has it; the image installs the package.
+        "direct": lambda: local_runner.engine_args(config.pipeline) + list(config.pipeline.extra_beam_args),
         "dataflow": lambda: ["--runner=DataflowRunner", f"--project={kf.project}", f"--region={kf.region}",
                              f"--temp_location={kf.temp_location}", f"--sdk_container_image={kf.image}"],
         "flink": lambda: ["--runner=FlinkRunner", f"--flink_master={kf.flink_master}"] + harness,
@@ -95,9 +95,8 @@ def compile_pipeline(config: Config, output_path, data_only=False):
     from pipeline.pipeline import create_pipeline
     kf = config.kubeflow
     serving = kf.serving_dir or kf.pipeline_root.rstrip("/") + "/serving_model"
-    config = dataclasses.replace(config, pipeline=dataclasses.replace(config.pipeline, serving_dir=serving))
     pipeline = create_pipeline(config, pipeline_root=kf.pipeline_root, beam_pipeline_args=beam_args(config),
-                               data_only=data_only)
+                               data_only=data_only, serving_dir=serving)
     check_artifact_types(pipeline)
     output_path = os.path.abspath(output_path)
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(

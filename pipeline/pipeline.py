@@ -237,8 +237,9 @@ def extra_component(dotted):
 
 
 def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_connection_config=None,
-                    data_only=False):
-    """The TFX pipeline for `config`; with `data_only`, everything up to the data-quality checks, no training."""
+                    data_only=False, serving_dir=None):
+    """The TFX pipeline for `config`; with `data_only`, everything up to the data-quality checks, no training.
+    Pusher copies a blessed model to `serving_dir` (the runner's choice; default <pipeline_root>/serving_model)."""
     if config.infer_features and not data_only:
         raise ConfigError("[model] numeric_features and categorical_features are not set and were not inferred "
                           "from the data (the pre-flight of `python -m pipeline run` does that); name them")
@@ -307,7 +308,7 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
         pusher = tfx.components.Pusher(
             model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
             push_destination=tfx.proto.PushDestination(filesystem=tfx.proto.PushDestination.Filesystem(
-                base_directory=_resolve(serving_dir(config)))))
+                base_directory=_resolve(serving_dir or os.path.join(pipeline_root, "serving_model")))))
         if drift_components:
             transform.add_upstream_node(drift_components[-1])  # on_drift = "fail" stops the run before Transform
         components += [transform, trainer, evaluator, pusher]
@@ -329,5 +330,3 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
         beam_pipeline_args=beam_pipeline_args)
 
 
-def serving_dir(config: Config):
-    return config.pipeline.serving_dir or os.path.join(config.pipeline.output_dir, "serving_model")

@@ -12,8 +12,9 @@ from tfx.components.example_gen.csv_example_gen import executor as csv_executor
 from tfx.types import standard_artifacts
 
 from pipeline.configs import Config
+from pipeline.local_runner import beam_args
 
-LOCAL_BEAM_ARGS = Config().beam_args()
+LOCAL_BEAM_ARGS = beam_args(Config())
 
 
 def examples_from_csv(csv_dir, output_dir, id_column=None, split_buckets=(("train", 4), ("eval", 1))):

@@ -2,6 +2,7 @@
 import pytest
 
 from pipeline.configs import Config, ConfigError, config_from_dict, load_config
+from pipeline.local_runner import beam_args
 
 
 def test_defaults_describe_the_demo():
@@ -9,8 +10,8 @@ def test_defaults_describe_the_demo():
     assert config.data.input_dir == "data/demo"
     assert config.labels.label_column == "species"
     assert config.labels.metadata_columns == ["site", "season"]
-    assert "--runner=FnApiRunner" in config.beam_args()
-    assert "--direct_running_mode=in_memory" in config.beam_args()
+    assert "--runner=FnApiRunner" in beam_args(config)
+    assert "--direct_running_mode=in_memory" in beam_args(config)
 
 
 def test_toml_overrides_apply(tmp_path):
@@ -21,7 +22,7 @@ def test_toml_overrides_apply(tmp_path):
     assert config.data.input_dir == "elsewhere"
     assert config.labels.labeler_columns == []
     assert config.model.learning_rate == 1.0 and isinstance(config.model.learning_rate, float)
-    assert {"--direct_running_mode=multi_processing", "--direct_num_workers=3"} <= set(config.beam_args())
+    assert {"--direct_running_mode=multi_processing", "--direct_num_workers=3"} <= set(beam_args(config))
 
 
 @pytest.mark.parametrize("values, message", [

@@ -16,6 +16,7 @@ from components.error_analysis import executor
 from components.label_errors.component import LabelIssues
 from components.review_queue.component import LabelReviewQueue
 from pipeline.configs import Config
+from pipeline.local_runner import beam_args
 from pipeline.pipeline import ACCURACY_METRIC
 from tests.pipeline_runs import artifacts_of_type, open_store
 
@@ -109,7 +110,7 @@ def test_a_site_with_flipped_labels_is_found_and_its_labels_blamed(demo_run, tmp
                   "categorical_columns": json.dumps(["site", "season"]), "numeric_columns": json.dumps(NUMERIC),
                   "metadata_columns": json.dumps(["site", "season"]), "agreement_column": "label_agreement",
                   "settings": json.dumps({"min_size": 10}), "max_review_examples": 50}
-    executor.Executor(executor.Executor.Context(beam_pipeline_args=Config().beam_args())).Do(
+    executor.Executor(executor.Executor.Context(beam_pipeline_args=beam_args(Config()))).Do(
         inputs, {"error_analysis": [output]}, properties)
 
     with open(tmp_path / "analysis" / contract.ANALYSIS_FILE) as f:

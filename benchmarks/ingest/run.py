@@ -33,6 +33,7 @@ from tfx_bsl.coders import example_coder  # noqa: E402
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 from components.fast_example_gen import executor as fast_executor  # noqa: E402
 from pipeline.configs import Config, PipelineConfig  # noqa: E402
+from pipeline.local_runner import beam_args as local_beam_args  # noqa: E402
 
 
 def make_csv(path, rows):
@@ -142,7 +143,7 @@ def main():
         if not args.skip_stock:
             executors.append(("stock CsvExampleGen", csv_executor.Executor))
         for mode in args.modes.split(","):
-            beam_args = Config(pipeline=PipelineConfig(beam_mode=mode, beam_workers=args.workers)).beam_args()
+            beam_args = local_beam_args(Config(pipeline=PipelineConfig(beam_mode=mode, beam_workers=args.workers)))
             for name, cls in executors:
                 out = os.path.join(root, f"{name}-{mode}".replace(" ", "_"))
                 seconds, _ = timed(run_executor, cls, input_dir, out, beam_args)

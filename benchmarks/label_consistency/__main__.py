@@ -26,8 +26,9 @@ from tfx_bsl.coders import example_coder  # noqa: E402
 from components.label_consistency import executor  # noqa: E402
 from components.label_consistency.component import LabelConsistencyReport  # noqa: E402
 from pipeline.configs import Config  # noqa: E402
+from pipeline.local_runner import beam_args  # noqa: E402
 
-BEAM_ARGS = Config().beam_args()  # the local run's arguments, as in the pipeline
+BEAM_ARGS = beam_args(Config())  # the local run's arguments, as in the pipeline
 CLASSES = np.array([b"Adelie", b"Chinstrap", b"Gentoo"])
 LABELERS = ["labeler_a", "labeler_b", "labeler_c"]
 

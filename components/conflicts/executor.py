@@ -24,6 +24,7 @@ from components.conflicts.matching import Matcher, UnionFind, pairs_in_bucket
 from components.examples_io import read
 from components.examples_io.values import feature_values
 from components.input_checks import InputError
+from components.progress import say
 from components.safe_text import spreadsheet_row
 
 
@@ -225,8 +226,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         matcher = Matcher(exec_properties["tolerance"], bool(exec_properties["relative"]),
                           config["absolute_tolerances"], config["relative_tolerances"])
         splits = artifact_utils.decode_split_names(examples.split_names)
-        print(f"Conflicts: comparing the examples of split(s) {', '.join(splits)}; numeric tolerance "
-              f"{matcher.default.describe()}; not compared: {', '.join(config['excluded'])}", flush=True)
+        say("Conflicts", f"comparing the examples of split(s) {', '.join(splits)}; numeric tolerance "
+                         f"{matcher.default.describe()}; not compared: {', '.join(config['excluded'])}")
 
         with self._make_beam_pipeline() as p:
             parsed = [p | f"Read[{split}]" >> read.records(examples, split, "Conflicts")
@@ -254,8 +255,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         output.set_json_value_custom_property(EXCLUDED_ALL_MISSING, summary["excluded_all_missing"])
         output.set_string_custom_property(SKIPPED, summary["skipped"])
         if summary["skipped"]:
-            print(f"Conflicts: skipped: {summary['skipped']}; wrote {output.uri}", flush=True)
+            say("Conflicts", f"skipped: {summary['skipped']}; wrote {output.uri}")
             return
         pairs = "; ".join(f"{' vs '.join(p['labels'])}: {p['pairs']}" for p in summary["label_pairs"]) or "none"
-        print(f"Conflicts: {summary['groups']} group(s), {summary['examples_in_conflict']} examples in conflict "
-              f"(pairs by label: {pairs}); wrote {output.uri}", flush=True)
+        say("Conflicts", f"{summary['groups']} group(s), {summary['examples_in_conflict']} examples in conflict "
+                         f"(pairs by label: {pairs}); wrote {output.uri}")

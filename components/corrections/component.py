@@ -10,11 +10,10 @@ from tfx.types import standard_artifacts
 from tfx.types.artifact import Artifact
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-# Contract: the corrections CSV's columns, and the custom properties set on the corrected Examples (on top of the
-# provenance ones it updates: data_version, data_fingerprint, label_counts). components/examples_io.py carries every
-# one over to derived Examples; pipeline/ledger.py reads some. Defined before the executor is imported, which
-# imports them from here.
-CORRECTIONS_COLUMNS = ("example_id", "corrected_label", "reviewer", "reason")  # other columns are ignored
+# Contract (the corrections CSV's columns are parse.REQUIRED_COLUMNS, in the pure module the pre-flight reads too):
+# the custom properties set on the corrected Examples, on top of the provenance ones it updates (data_version,
+# data_fingerprint, label_counts). components/examples_io/artifacts.py carries every one over to derived Examples;
+# pipeline/ledger.py reads some. Defined before the executor is imported, which imports them from here.
 BASE_DATA_VERSION = "base_data_version"
 CORRECTIONS_FILE = "corrections_file"
 CORRECTIONS_VERSION = "corrections_version"
@@ -70,4 +69,4 @@ def corrections_importer(path: str, sha256: str):
     The content hash is part of the imported artifact, so an edited file at the same path becomes a new artifact
     (and CorrectionsApplier re-runs) instead of the Importer reusing the old one."""
     return Importer(source_uri=path, artifact_type=Corrections,
-                    custom_properties={"sha256": sha256}).with_id("CorrectionsImporter")
+                    custom_properties={SHA256: sha256}).with_id("CorrectionsImporter")

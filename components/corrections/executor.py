@@ -6,37 +6,28 @@ labels never seen when the schema has no label domain) is checked after the pass
 problem; a failed execution publishes nothing.
 """
 import hashlib
-import json
 import os
 from collections import Counter
 
 import apache_beam as beam
 import tensorflow as tf
-from absl import logging
-from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
-from tfx.utils import io_utils
 
+from components.corrections.component import (BASE_DATA_VERSION, CORRECTIONS_APPLIED, CORRECTIONS_FILE,
+                                              CORRECTIONS_LISTED, CORRECTIONS_REPEATED, CORRECTIONS_SKIPPED_EMPTY,
+                                              CORRECTIONS_VERSION, LABELS_CHANGED, SHA256)
 from components.corrections.parse import CorrectionsError, check_ids, decode, fail, parse_corrections
-from components.examples_io import carry_over, feature_value, split_files_pattern
+from components.examples_io import read
+from components.examples_io.artifacts import carry_over
+from components.examples_io.results import Results
+from components.examples_io.schema import check_columns, is_integer, label_domain, read_schema
+from components.examples_io.values import feature_value
+from components.progress import say
+from components.provenance.component import DATA_FINGERPRINT, DATA_VERSION, LABEL_COUNTS
 
 MAX_LISTED = 100  # the `corrections` custom property lists at most this many changes
-
-
-def label_domain(schema, label_column):
-    """(allowed label values or None when the schema has no domain for the label, whether labels are integers)."""
-    feature = next((f for f in schema.feature if f.name == label_column), None)
-    if feature is None:
-        raise ValueError(f"[labels] label_column {label_column!r} is not a feature of the schema")
-    if feature.HasField("string_domain"):
-        return set(feature.string_domain.value), False
-    if feature.HasField("domain"):
-        named = next((d for d in schema.string_domain if d.name == feature.domain), None)
-        if named is not None:
-            return set(named.value), False
-    return None, feature.type == schema_pb2.INT
 
 
 def corrections_version(corrections):
@@ -78,7 +69,6 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
     def Do(self, input_dict, output_dict, exec_properties):
         source = artifact_utils.get_single_instance(input_dict["examples"])
-        schema_artifact = artifact_utils.get_single_instance(input_dict["schema"])
         corrections_artifact = artifact_utils.get_single_instance(input_dict["corrections"])
         target = artifact_utils.get_single_instance(output_dict["corrected_examples"])
         id_column, label_column = exec_properties["id_column"], exec_properties["label_column"]
@@ -88,14 +78,16 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             raise CorrectionsError(f"corrections file {path} ([labels] corrections_file) does not exist")
         with fileio.open(path, "rb") as f:
             raw = f.read()
-        pinned = corrections_artifact.get_string_custom_property("sha256")
+        pinned = corrections_artifact.get_string_custom_property(SHA256)
         if pinned and hashlib.sha256(raw).hexdigest() != pinned:
             raise CorrectionsError(f"corrections file {path} changed after the pipeline was built; run it again")
-        schema = io_utils.SchemaReader().read(io_utils.get_only_uri_in_dir(schema_artifact.uri))
-        allowed, integer_labels = label_domain(schema, label_column)
+        schema = read_schema(input_dict["schema"])
+        check_columns(schema, {"[labels] label_column": [label_column]}, error=CorrectionsError, what="the schema")
+        domain, integer_labels = label_domain(schema, label_column), is_integer(schema, label_column)
+        allowed = set(domain) if domain is not None else None
         corrections, skipped, repeated = parse_corrections(path, decode(path, raw), allowed, integer_labels)
-        logging.info("CorrectionsApplier: %d correction(s) from %s, %d row(s) without a corrected_label skipped",
-                     len(corrections), path, skipped)
+        say("CorrectionsApplier", f"{len(corrections)} correction(s) from {path}, {skipped} row(s) without a "
+                                  f"corrected_label skipped")
 
         carry_over(source, target)
         matched, matched_counts, observed, new_counts = self._rewrite(source, target, corrections, id_column,
@@ -112,57 +104,48 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         changes = [{"example_id": i, "from": matched[i], "to": c.label, "reviewer": c.reviewer, "reason": c.reason}
                    for i, c in sorted(corrections.items()) if matched[i] != c.label]
         version = corrections_version(corrections)
-        base_fingerprint = source.get_string_custom_property("data_fingerprint")
+        base_fingerprint = source.get_string_custom_property(DATA_FINGERPRINT)
         fingerprint = hashlib.sha256(f"{base_fingerprint}\n{version}".encode()).hexdigest()
-        target.set_string_custom_property("corrections_file", path)
-        target.set_string_custom_property("corrections_version", version)
-        target.set_int_custom_property("corrections_applied", len(corrections))
-        target.set_int_custom_property("labels_changed", len(changes))
-        target.set_int_custom_property("corrections_skipped_empty", skipped)
-        target.set_int_custom_property("corrections_repeated", repeated)
-        target.set_json_value_custom_property("corrections", changes[:MAX_LISTED])
-        target.set_string_custom_property("base_data_version", source.get_string_custom_property("data_version"))
-        target.set_string_custom_property("data_fingerprint", fingerprint)
-        target.set_string_custom_property("data_version", fingerprint[:12])
-        target.set_json_value_custom_property("label_counts", new_counts)
-        logging.info("CorrectionsApplier: %d correction(s) applied, %d label(s) changed; data version %s",
-                     len(corrections), len(changes), fingerprint[:12])
+        target.set_string_custom_property(CORRECTIONS_FILE, path)
+        target.set_string_custom_property(CORRECTIONS_VERSION, version)
+        target.set_int_custom_property(CORRECTIONS_APPLIED, len(corrections))
+        target.set_int_custom_property(LABELS_CHANGED, len(changes))
+        target.set_int_custom_property(CORRECTIONS_SKIPPED_EMPTY, skipped)
+        target.set_int_custom_property(CORRECTIONS_REPEATED, repeated)
+        target.set_json_value_custom_property(CORRECTIONS_LISTED, changes[:MAX_LISTED])
+        target.set_string_custom_property(BASE_DATA_VERSION, source.get_string_custom_property(DATA_VERSION))
+        target.set_string_custom_property(DATA_FINGERPRINT, fingerprint)
+        target.set_string_custom_property(DATA_VERSION, fingerprint[:12])
+        target.set_json_value_custom_property(LABEL_COUNTS, new_counts)
+        say("CorrectionsApplier", f"{len(corrections)} correction(s) applied, {len(changes)} label(s) changed; data "
+                                  f"version {fingerprint[:12]}")
 
     def _rewrite(self, source, target, corrections, id_column, label_column, integer_labels):
         """Writes every split with corrected labels; returns ({id: old label} of corrected examples, {id: number
         of examples with it} of those, the set of labels in the data before correction, {label: count} after
         correction)."""
         side = {i: c.label for i, c in corrections.items()}
-        tmp = self._get_tmp_dir()
+        results = Results(self._get_tmp_dir())
         with self._make_beam_pipeline() as p:
             side_input = p | "Corrections" >> beam.Create([side])
             matched, labels, new_labels = [], [], []
-            for split in artifact_utils.decode_split_names(source.split_names):
+            for split in read.split_names(source):
                 out_dir = artifact_utils.get_split_uri([target], split)
-                results = (p | f"Read[{split}]" >> beam.io.ReadFromTFRecord(split_files_pattern(source, split))
+                rewritten = (p | f"Read[{split}]" >> read.records(source, split, "CorrectionsApplier")
                            | f"Rewrite[{split}]" >> beam.ParDo(
                                _Rewrite(id_column, label_column, integer_labels),
                                beam.pvalue.AsSingleton(side_input)).with_outputs(
                                    _Rewrite.MATCHED, _Rewrite.LABELS, main="examples"))
-                _ = results.examples | f"Write[{split}]" >> beam.io.WriteToTFRecord(
+                _ = rewritten.examples | f"Write[{split}]" >> beam.io.WriteToTFRecord(
                     os.path.join(out_dir, "data_tfrecord"), file_name_suffix=".gz")
-                matched.append(results[_Rewrite.MATCHED])
-                labels.append(results[_Rewrite.LABELS])
-                new_labels.append(results.examples | f"NewLabel[{split}]" >> beam.Map(
+                matched.append(rewritten[_Rewrite.MATCHED])
+                labels.append(rewritten[_Rewrite.LABELS])
+                new_labels.append(rewritten.examples | f"NewLabel[{split}]" >> beam.Map(
                     lambda r: feature_value(tf.train.Example.FromString(r), label_column)))
-            _ = (matched | "AllMatched" >> beam.Flatten() | "MatchedJson" >> beam.Map(json.dumps)
-                 | "WriteMatched" >> beam.io.WriteToText(os.path.join(tmp, "matched"), shard_name_template=""))
-            _ = (labels | "AllLabels" >> beam.Flatten() | beam.Distinct() | "LabelsJson" >> beam.Map(json.dumps)
-                 | "WriteLabels" >> beam.io.WriteToText(os.path.join(tmp, "labels"), shard_name_template=""))
-            _ = (new_labels | "AllNewLabels" >> beam.Flatten() | beam.Filter(lambda x: x is not None)
-                 | beam.combiners.Count.PerElement() | "CountsJson" >> beam.Map(json.dumps)
-                 | "WriteCounts" >> beam.io.WriteToText(os.path.join(tmp, "counts"), shard_name_template=""))
-        matched_pairs = _read_json_lines(os.path.join(tmp, "matched"))
-        observed = set(_read_json_lines(os.path.join(tmp, "labels")))
-        counts = dict(_read_json_lines(os.path.join(tmp, "counts")))
-        return dict(matched_pairs), Counter(i for i, _ in matched_pairs), observed, counts
-
-
-def _read_json_lines(path):
-    with fileio.open(path, "r") as f:
-        return [tuple(v) if isinstance(v, list) else v for v in map(json.loads, f)]
+            results.collect("matched", matched | "AllMatched" >> beam.Flatten())
+            results.collect("labels", labels | "AllLabels" >> beam.Flatten() | beam.Distinct())
+            results.collect("counts", new_labels | "AllNewLabels" >> beam.Flatten()
+                            | beam.Filter(lambda x: x is not None) | beam.combiners.Count.PerElement())
+        matched_pairs = [tuple(pair) for pair in results["matched"]]
+        counts = dict(tuple(pair) for pair in results["counts"])
+        return dict(matched_pairs), Counter(i for i, _ in matched_pairs), set(results["labels"]), counts

@@ -15,8 +15,9 @@ from tfx.types import standard_artifacts
 
 from components.fast_example_gen import executor as fast_executor
 from pipeline.configs import Config
+from pipeline.local_runner import beam_args
 
-BEAM_ARGS = Config().beam_args()
+BEAM_ARGS = beam_args(Config())
 
 # Quoted commas and newlines, escaped quotes, empty and quoted-empty cells, unicode, CRLF line ends, ints written as
 # floats ("1.0"), a signed int, nan, an int beyond int64, a column mixing numbers and text, a column that is always

@@ -4,13 +4,13 @@ Inputs: the Examples and their Schema. Outputs: a `LabelConsistencyReport` artif
 disagreements.csv; headline figures also as ML Metadata custom properties), the Examples with two new features
 (`consensus_label`, `label_agreement`) and the Schema extended with them.
 """
+import json
 from typing import List, Optional
 
 from tfx import types
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
-from tfx.utils import json_utils
 
 # Contract, defined before the executor is imported (it imports these from here). The consensus Examples' two new
 # features:
@@ -73,7 +73,7 @@ class LabelConsistency(base_beam_component.BaseBeamComponent):
                  min_agreement: float = 0.8, min_class_agreement: float = 0.667, on_low_agreement: str = "warn",
                  consensus_method: str = "majority"):
         spec = LabelConsistencySpec(
-            examples=examples, schema=schema, labeler_columns=json_utils.dumps(list(labeler_columns or [])),
+            examples=examples, schema=schema, labeler_columns=json.dumps(list(labeler_columns or [])),
             label_column=label_column, id_column=id_column, long_form_file=long_form_file,
             min_agreement=float(min_agreement), min_class_agreement=float(min_class_agreement),
             on_low_agreement=on_low_agreement, consensus_method=consensus_method,

@@ -8,14 +8,12 @@ plus, for Dawid-Skene, the counts of distinct label patterns.
 """
 import json
 import os
-import sys
 
 import apache_beam as beam
-from absl import logging
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
-from tfx.utils import io_utils, json_utils
+from tfx.utils import io_utils
 
 from components.examples_io import read
 from components.examples_io.artifacts import carry_over
@@ -30,6 +28,7 @@ from components.label_consistency.component import (CLASSES_TO_REVIEW, DISAGREEM
 from components.label_consistency.consensus import WriteConsensus, consensus_schema
 from components.label_consistency.encoding import LabelConsistencyError, LabelEncoder, flat_strings
 from components.label_consistency.long_form import RAW_RECORD, join_long_form, long_form_labelers
+from components.progress import say, warn
 
 _MAX_CLASSES = 1000  # a label column with more distinct values than this is not a class label
 
@@ -50,7 +49,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
         examples = artifact_utils.get_single_instance(input_dict["examples"])
         schema = read_schema(input_dict["schema"])
-        labelers = json_utils.loads(exec_properties["labeler_columns"])
+        labelers = json.loads(exec_properties["labeler_columns"])
         label_column, id_column = exec_properties["label_column"], exec_properties["id_column"]
         long_form = exec_properties.get("long_form_file") or ""
         if long_form:
@@ -79,8 +78,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         split_uris = {split: artifact_utils.get_split_uri([out_examples], split) for split in splits}
         for uri in split_uris.values():
             fileio.makedirs(uri)
-        print(f"LabelConsistency: {len(labelers)} labelers, classes {', '.join(classes)}, splits "
-              f"{', '.join(splits)}", flush=True)
+        say("LabelConsistency", f"{len(labelers)} labelers, classes {', '.join(classes)}, splits "
+                                f"{', '.join(splits)}")
 
         results = Results(self._get_tmp_dir())
         with self._make_beam_pipeline() as p:
@@ -166,13 +165,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         out.set_string_custom_property(CLASSES_TO_REVIEW, json.dumps(result["classes_to_review"]))
         out.set_string_custom_property(GATE, status)
         alpha = result["krippendorff_alpha"]
-        print(f"LabelConsistency: Krippendorff's alpha {report.fmt(alpha)}, Fleiss' kappa "
-              f"{report.fmt(result['fleiss_kappa'])}, HLP estimate {report.fmt(result['hlp_estimate'])}; "
-              f"report: {summary_path}", flush=True)
+        say("LabelConsistency", f"Krippendorff's alpha {report.fmt(alpha)}, Fleiss' kappa "
+                                f"{report.fmt(result['fleiss_kappa'])}, HLP estimate "
+                                f"{report.fmt(result['hlp_estimate'])}; report: {summary_path}")
         if status == "pass":
             return
         message = report.gate_message(status, reasons, result, summary_path)
         if status == "fail":
             raise LabelConsistencyError(message)
-        logging.warning(message)
-        print(message, file=sys.stdout, flush=True)
+        warn("LabelConsistency", message)

@@ -23,6 +23,7 @@ from components.examples_io.values import first_values
 from components.label_errors import finder
 from components.label_errors.component import (ESTIMATED_NOISE_RATE, ISSUE_COLUMNS, ISSUES_FILE, NUM_ANALYSED,
                                                NUM_ISSUES, SKIPPED, SUMMARY_FILE)
+from components.progress import say, warn
 from components.safe_text import spreadsheet_cell
 
 
@@ -38,13 +39,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         settings.check_columns(in_schema)
         absent = [name for name in settings.features if name not in in_schema]
         if absent:
-            logging.warning("LabelErrors: feature(s) %s are not in the schema (no values in the data, or a "
-                            "misspelt name); they are excluded", absent)
+            warn("LabelErrors", f"feature(s) {absent} are not in the schema (no values in the data, or a "
+                                "misspelt name); they are excluded")
         settings.absent_features = absent
 
         splits = read.split_names(examples)
-        print(f"LabelErrors: reading {', '.join(settings.read_columns())} from split(s) {', '.join(splits)}",
-              flush=True)
+        say("LabelErrors", f"reading {', '.join(settings.read_columns())} from split(s) {', '.join(splits)}")
         with self._make_beam_pipeline() as pipeline:
             batches = [pipeline | f"Read[{split}]" >> read.record_batches(
                 examples, split, schema, "LabelErrors", columns=settings.read_columns()) for split in splits]
@@ -58,12 +58,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         output.set_int_custom_property(NUM_ANALYSED, summary["counts"]["analysed"])
         output.set_string_custom_property(SKIPPED, summary.get("skipped", ""))
         if summary.get("skipped"):
-            print(f"LabelErrors: skipped: {summary['skipped']}; wrote {output.uri}", flush=True)
+            say("LabelErrors", f"skipped: {summary['skipped']}; wrote {output.uri}")
             return
         output.set_float_custom_property(ESTIMATED_NOISE_RATE, summary["estimated_noise_rate"])
-        print(f"LabelErrors: {summary['counts']['label_issues']} likely label error(s) among "
-              f"{summary['counts']['analysed']} examples; estimated noise rate "
-              f"{summary['estimated_noise_rate']:.1%}; wrote {output.uri}", flush=True)
+        say("LabelErrors", f"{summary['counts']['label_issues']} likely label error(s) among "
+                           f"{summary['counts']['analysed']} examples; estimated noise rate "
+                           f"{summary['estimated_noise_rate']:.1%}; wrote {output.uri}")
 
 
 class Settings:

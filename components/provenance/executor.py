@@ -10,12 +10,19 @@ import os
 
 import apache_beam as beam
 import tensorflow as tf
-from absl import logging
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
-from components.examples_io import carry_over, feature_value, split_files_pattern
+from components.examples_io import read
+from components.examples_io.artifacts import carry_over
+from components.examples_io.results import Results
+from components.examples_io.values import feature_value
+from components.input_checks import InputError
+from components.progress import say
+from components.provenance.component import (DATA_FINGERPRINT, DATA_INVENTORY, DATA_VERSION, EXAMPLES_PER_SPLIT,
+                                             INPUT_FILES, INSTRUCTIONS_FILE, INSTRUCTIONS_VERSION, LABEL_COUNTS,
+                                             LABELERS, METADATA_COUNTS, SOURCE_PROPERTIES)
 from components.spans import artifact_span, span_files
 
 MISSING = "(missing)"  # the value counted for an example that has no value in a column
@@ -41,7 +48,7 @@ def fingerprint_inputs(input_base, file_pattern, span=0):
     data version, editing one byte changes it."""
     paths = [p for p in span_files(input_base, file_pattern, span, glob=fileio.glob) if not fileio.isdir(p)]
     if not paths:
-        raise ValueError(f"Provenance: no input file matches {file_pattern!r} in {input_base!r}, although "
+        raise InputError(f"Provenance: no input file matches {file_pattern!r} in {input_base!r}, although "
                          f"ExampleGen read some; did the input folder change during the run?")
     files = []
     for path in paths:
@@ -77,7 +84,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
         source = artifact_utils.get_single_instance(input_dict["examples"])
         target = artifact_utils.get_single_instance(output_dict["examples_with_provenance"])
-        splits = artifact_utils.decode_split_names(source.split_names)
+        splits = read.split_names(source)
         label_column = exec_properties["label_column"]
         metadata_columns = json.loads(exec_properties["metadata_columns"])
         carry_over(source, target)
@@ -88,54 +95,52 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             fileio.makedirs(target_dir)
             for path in fileio.glob(os.path.join(source_dir, "*")):
                 fileio.copy(path, os.path.join(target_dir, os.path.basename(path)), overwrite=True)
-        logging.info("Provenance: copied splits %s to %s", splits, target.uri)
+        say("Provenance", f"copied splits {', '.join(splits)} to {target.uri}")
 
         per_split, counts = self._count_values(source, splits, [label_column] + metadata_columns)
         absent = [c for c in metadata_columns if set(counts.get(c, {})) <= {MISSING}]
         if absent:
-            raise ValueError(f"[labels] metadata_columns names {absent}, but no example has a value in "
+            raise InputError(f"[labels] metadata_columns names {absent}, but no example has a value in "
                              f"{'that column' if len(absent) == 1 else 'those columns'}; fix the column names or "
                              f"remove them from the list")
 
         fingerprint, files = fingerprint_inputs(exec_properties["input_base"], exec_properties["file_pattern"],
                                                 artifact_span(source))
-        for key, value in json.loads(exec_properties["source"]).items():
-            target.set_string_custom_property(key, value)
-        target.set_string_custom_property("instructions_file", exec_properties["instructions_file"])
-        target.set_string_custom_property("instructions_version", exec_properties["instructions_sha256"])
-        target.set_json_value_custom_property("labelers", json.loads(exec_properties["labelers"]))
-        target.set_json_value_custom_property("data_inventory", json.loads(exec_properties["data_inventory"]))
-        target.set_json_value_custom_property("input_files", {
+        source_facts = json.loads(exec_properties["source"])
+        for key in SOURCE_PROPERTIES:
+            target.set_string_custom_property(key, source_facts[key])
+        target.set_string_custom_property(INSTRUCTIONS_FILE, exec_properties["instructions_file"])
+        target.set_string_custom_property(INSTRUCTIONS_VERSION, exec_properties["instructions_sha256"])
+        target.set_json_value_custom_property(LABELERS, json.loads(exec_properties["labelers"]))
+        target.set_json_value_custom_property(DATA_INVENTORY, json.loads(exec_properties["data_inventory"]))
+        target.set_json_value_custom_property(INPUT_FILES, {
             "count": len(files), "bytes": sum(f["bytes"] for f in files),
             "files": files if len(files) <= MAX_LISTED_FILES else []})
-        target.set_string_custom_property("data_fingerprint", fingerprint)
-        target.set_string_custom_property("data_version", data_version(fingerprint))
-        target.set_json_value_custom_property("examples_per_split", per_split)
-        target.set_json_value_custom_property("label_counts", _cap(counts.get(label_column, {})))
-        target.set_json_value_custom_property("metadata_counts", {c: _cap(counts[c]) for c in metadata_columns})
-        logging.info("Provenance: data version %s, %s examples per split", data_version(fingerprint), per_split)
+        target.set_string_custom_property(DATA_FINGERPRINT, fingerprint)
+        target.set_string_custom_property(DATA_VERSION, data_version(fingerprint))
+        target.set_json_value_custom_property(EXAMPLES_PER_SPLIT, per_split)
+        target.set_json_value_custom_property(LABEL_COUNTS, _cap(counts.get(label_column, {})))
+        target.set_json_value_custom_property(METADATA_COUNTS, {c: _cap(counts[c]) for c in metadata_columns})
+        say("Provenance", f"data version {data_version(fingerprint)}, examples per split {per_split}")
 
     def _count_values(self, examples, splits, columns):
         """({split: number of examples}, {column: {value: count}}) over all splits, in one Beam pipeline."""
-        out = os.path.join(self._get_tmp_dir(), "value_counts")
+        results = Results(self._get_tmp_dir())
         with self._make_beam_pipeline() as p:
             per_split = []
             for split in splits:
-                records = p | f"Read[{split}]" >> beam.io.ReadFromTFRecord(split_files_pattern(examples, split))
+                records = p | f"Read[{split}]" >> read.records(examples, split, "Provenance")
                 per_split.append(records | f"CountSplit[{split}]" >> beam.combiners.Count.Globally()
                                  | f"KeySplit[{split}]" >> beam.Map(lambda n, s=split: ("__split__", s, n)))
                 per_split.append(records | f"Values[{split}]" >> beam.FlatMap(_column_values, columns)
                                  | f"CountValues[{split}]" >> beam.combiners.Count.PerElement()
                                  | f"KeyValues[{split}]" >> beam.Map(lambda kv: (kv[0][0], kv[0][1], kv[1])))
-            _ = (per_split | beam.Flatten() | beam.Map(json.dumps)
-                 | beam.io.WriteToText(out, shard_name_template="", num_shards=1))
+            results.collect("value_counts", per_split | beam.Flatten())
         split_counts, counts = {}, {}
-        with fileio.open(out, "r") as f:
-            for line in f:
-                column, value, n = json.loads(line)
-                if column == "__split__":
-                    split_counts[value] = n
-                else:
-                    counts.setdefault(column, {})
-                    counts[column][value] = counts[column].get(value, 0) + n
+        for column, value, n in results["value_counts"]:
+            if column == "__split__":
+                split_counts[value] = n
+            else:
+                counts.setdefault(column, {})
+                counts[column][value] = counts[column].get(value, 0) + n
         return split_counts, counts

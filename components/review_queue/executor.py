@@ -20,6 +20,7 @@ from components.label_consistency.component import DISAGREEMENTS_FILE
 from components.label_errors.component import ISSUES_FILE
 from components.review_queue.component import QUEUE_FILE, ROWS, ROWS_FROM, ROWS_WITH_SEVERAL_SIGNALS, SUMMARY_FILE
 from components.review_queue.queue import EXTRA_COLUMNS, QUEUE_COLUMNS, build_queue, summarize
+from components.progress import say
 from components.safe_text import MAX_DISPLAY_CHARS, restore_cell, spreadsheet_row
 
 # Input key -> the file in that artifact's folder, as its component's contract names it.
@@ -72,5 +73,5 @@ class Executor(base_executor.BaseExecutor):
                                        sum(n for k, n in summary["rows_by_number_of_signals"].items() if k != "1"))
         by_count = ", ".join(f"{n} with {k} signal(s)"
                              for k, n in sorted(summary["rows_by_number_of_signals"].items(), reverse=True))
-        print(f"ReviewQueue: {summary['rows']} example(s) to review ({by_count or 'none'}) from "
-              f"{', '.join(sources)}; wrote {os.path.join(output.uri, QUEUE_FILE)}", flush=True)
+        say("ReviewQueue", f"{summary['rows']} example(s) to review ({by_count or 'none'}) from "
+                           f"{', '.join(sources)}; wrote {os.path.join(output.uri, QUEUE_FILE)}")

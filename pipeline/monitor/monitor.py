@@ -155,7 +155,8 @@ def _run_beam(p: Plan, out_dir, model_path, required, vocabulary, log):
     args = (spec, found.features, required, found.label, vocabulary)
     log(f"Monitor: Beam pipeline ({p.config.pipeline.beam_mode}): TFDV statistics of {len(p.layout.files)} serving "
         f"file(s), the model on the serving rows" + (" and on the eval split" if found.eval_examples else ""))
-    with beam.Pipeline(options=PipelineOptions(p.config.beam_args())) as pipeline:
+    from pipeline.local_runner import beam_args  # the local run's Beam engine; TensorFlow is loaded by now
+    with beam.Pipeline(options=PipelineOptions(beam_args(p.config))) as pipeline:
         serving = (pipeline
                    | "ServingFiles" >> beam.Create(p.layout.files)
                    | "SpreadFiles" >> beam.Reshuffle()
