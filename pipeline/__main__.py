@@ -2,8 +2,8 @@
 `python -m pipeline compile --target kubeflow [--output FILE] [--config FILE.toml]`.
 `python -m pipeline lineage [--model latest|ID] [--data VERSION] [--config FILE.toml]`.
 `python -m pipeline runs [--format table|json] [--config FILE.toml]`.
-`python -m pipeline new-component NAME`: writes components/NAME/ in the house shape (README "Add your own component").
 `python -m pipeline report [--run latest|ID] [--output FILE.html] [--config FILE.toml]`: the run report, rebuilt.
+`python -m pipeline new-component NAME`: writes components/NAME/ in the house shape (README "Add your own component").
 `python -m pipeline monitor --serving DIR [--model latest|ID] [--config FILE.toml]`: exit 1 when drift or skew is
 beyond thresholds.
 
@@ -14,16 +14,19 @@ import argparse
 import json
 import os
 import sys
+import traceback
 import warnings
 
 from pipeline import kubeflow_runner
 from pipeline.configs import ConfigError, load_config, metadata_path
 from pipeline import lineage, mlmd_graph, scaffold
+from pipeline import run_log
 from pipeline.inputs import InputError, check_inputs, check_output_dir
 
 # Google client libraries warn at import about future Python and storage versions: nothing a CLI user can act on.
 warnings.filterwarnings("ignore", message="You are using a Python version", category=FutureWarning)
 warnings.filterwarnings("ignore", message="Support for google-cloud-storage", category=FutureWarning)
+run_log.warnings_to_logging()  # any other warning: to the run's log, never the console
 
 
 def cmd_run(args):
@@ -34,14 +37,19 @@ def cmd_run(args):
     print(f"Input: {len(checked.files)} file(s){rows} in {config.data.input_dir}", flush=True)
     for note in checked.notes:
         print(note, flush=True)
-    from pipeline import local_runner  # TensorFlow loads here, after the cheap checks passed
+    log_path = run_log.new_log_path(config.pipeline.output_dir)
     try:
-        paths = local_runner.run(config, data_only=args.data_only)
+        with run_log.console_to_log(log_path):  # TensorFlow's C++ lines and warnings go to the log, not the console
+            from pipeline import local_runner  # TensorFlow loads here, after the cheap checks passed
+            paths = local_runner.run(config, data_only=args.data_only, log_path=log_path)
     except ConfigError:  # a file the config names, read as the pipeline is built
         raise
-    except local_runner.PipelineFailed as failed:  # show the component's error, not the orchestrator's traceback
-        error = failed.__cause__
-        print(f"\nPipeline failed: {type(error).__name__}: {error}\nFull log: {failed.log_path}", file=sys.stderr)
+    except Exception as failed:  # show the component's error, not the orchestrator's traceback
+        error = failed.__cause__ if type(failed).__name__ == "PipelineFailed" else failed
+        if error is failed:  # not from a component: the trace is not in the log yet
+            with open(log_path, "a") as log:
+                traceback.print_exception(failed, file=log)
+        print(f"\nPipeline failed: {type(error).__name__}: {error}\nFull log: {log_path}", file=sys.stderr)
         _print_report(config)
         return 2 if isinstance(error, InputError) else 1
     print("\nPipeline finished.")
@@ -92,7 +100,8 @@ def cmd_lineage(args):
 
 def cmd_runs(args):
     """The ledger: one row per pipeline run."""
-    from pipeline import ledger  # reads component and metric names from the components: TensorFlow loads here
+    with run_log.console_to_log(os.devnull):  # TensorFlow's C++ start-up lines, not before the table
+        from pipeline import ledger  # reads component and metric names from the components: TensorFlow loads here
     rows = ledger.ledger(_graph(args))
     print(json.dumps(rows, indent=2) if args.format == "json" else ledger.format_ledger(rows))
     return 0

@@ -34,10 +34,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from components.corrections.parse import check_ids as check_correction_ids
-from components.corrections.parse import decode as decode_corrections
-from components.corrections.parse import fail as fail_corrections
-from components.corrections.parse import parse_corrections
 from components.input_checks import (InputError, duplicates, id_is_int, listed, missing_mask, not_numbers, oversized,
                                      positions, split_index, untrimmed)
 from components.safe_text import truncate
@@ -301,6 +297,8 @@ def _corrected_labels(config: Config, ids, labels, missing):
     path = config.labels.corrections_file
     if not path or "://" in path:
         return labels
+    # Here, not at the top: the components.corrections package imports its component (TFX, TensorFlow) first.
+    from components.corrections import parse
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -308,13 +306,13 @@ def _corrected_labels(config: Config, ids, labels, missing):
         raise InputError(f"[labels] corrections_file {path!r} cannot be read: {e.strerror}") from None
     present = labels.filter(pc.invert(missing_mask(labels, missing)))
     classes = set(pc.unique(present).to_pylist())
-    corrections, _, _ = parse_corrections(path, decode_corrections(path, raw), classes,
-                                          labels_from="the data's labels")
+    corrections, _, _ = parse.parse_corrections(path, parse.decode(path, raw), classes,
+                                                labels_from="the data's labels")
     counts = pc.value_counts(ids)
     id_counts = dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()))
-    problems = check_correction_ids(path, corrections, id_counts)
+    problems = parse.check_ids(path, corrections, id_counts)
     if problems:
-        fail_corrections(path, problems)
+        parse.fail(path, problems)
     new = {i: c.label for i, c in corrections.items()}
     return pa.array([new.get(i, label) for i, label in zip(ids.to_pylist(), labels.to_pylist())], pa.string())
 

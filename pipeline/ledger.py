@@ -5,12 +5,15 @@ table (None: JSON only), how to read its value from a `Run`, and how to print it
 there; the property names it reads are constants of the component that sets them.
 """
 import dataclasses
+import json
 from typing import Any, Callable, Optional
 
+from ml_metadata.proto import metadata_store_pb2
 from tfx.components.evaluator.constants import ARTIFACT_PROPERTY_BLESSED_KEY
 from tfx.types import standard_artifacts, standard_component_specs
 
 from components.corrections.component import BASE_DATA_VERSION, CORRECTIONS_APPLIED
+from components.drift.component import DRIFTED_FEATURES, VERDICT, DriftReport
 from components.error_analysis.component import PROPERTY_TOP_DIAGNOSIS, PROPERTY_TOP_SLICE, PROPERTY_WEAK_SLICES
 from components.label_consistency.component import KRIPPENDORFF_ALPHA
 from components.provenance.component import DATA_VERSION, INSTRUCTIONS_VERSION
@@ -30,6 +33,7 @@ class Run:
         examples = _training_examples(graph, self.executions)
         self.examples = examples
         self.example_properties = {k: decode(v) for k, v in examples.custom_properties.items()} if examples else {}
+        self.later_runs = 0  # how many runs started after this one; ledger() sets it
 
     def newest(self, type_name):
         """The run's last output of an artifact type, or None."""
@@ -62,12 +66,17 @@ def _three_digits(value, row):
 COLUMNS = [
     Column("run_id", "run id", lambda run: run.context.name),
     Column("time", "time", lambda run: format_time(run.context.create_time_since_epoch)),
+    Column("status", "status", lambda run: _status(run)),
     Column("data_version", "data version", lambda run: run.example_properties.get(DATA_VERSION)),
     Column("base_data_version", None, lambda run: run.example_properties.get(BASE_DATA_VERSION)),
     Column("instructions_version", "instructions",
            lambda run: (run.example_properties.get(INSTRUCTIONS_VERSION) or "")[:12] or None),
     Column("corrections", "corrections",
            lambda run: run.example_properties.get(CORRECTIONS_APPLIED, 0) if run.examples else None),
+    Column("span", "span", lambda run: _span(run.examples)),
+    Column("drifted_features", None, lambda run: _drift(run, DRIFTED_FEATURES)),
+    Column("drift", "drift", lambda run: _drift(run, VERDICT),
+           lambda value, row: f"{value} ({', '.join(row['drifted_features'])})" if row["drifted_features"] else value),
     Column("labeler_agreement", "labeler alpha", lambda run: run.newest_property(KRIPPENDORFF_ALPHA),
            _three_digits),
     Column("accuracy", "accuracy", lambda run: _accuracy(run.newest(standard_artifacts.ModelEvaluation.TYPE_NAME)),
@@ -86,6 +95,20 @@ COLUMNS = [
            lambda run: sum(e.last_known_state == CACHED for e in run.executions),
            lambda value, row: f"{value}/{row['executions']}"),
 ]
+
+
+def _status(run):
+    """complete; data-only (complete, no training stage); failed (an execution failed); killed (an execution was
+    left running and a later run started); running (an execution is running in the newest run: it is running, or it
+    was killed, which MLMD cannot tell: a process killed with SIGKILL never marks its execution)."""
+    states = {e.last_known_state for e in run.executions}
+    if metadata_store_pb2.Execution.FAILED in states:
+        return "failed"
+    if states & {metadata_store_pb2.Execution.RUNNING, metadata_store_pb2.Execution.NEW}:
+        return "killed" if run.later_runs else "running"
+    if not any(run.graph.component(e) == "Trainer" for e in run.executions):
+        return "data-only"
+    return "complete"
 
 
 def _versioned(graph, examples):
@@ -118,6 +141,25 @@ def _training_examples(graph, executions):
     return max(candidates, key=lambda a: a.id) if candidates else None
 
 
+def _span(examples):
+    """The span of Examples: ExampleGen records it as a custom property, Examples derived from them as a property."""
+    if examples is None:
+        return None
+    for properties in (examples.custom_properties, examples.properties):
+        if "span" in properties:
+            return properties["span"].int_value
+    return None
+
+
+def _drift(run, key):
+    """A custom property of the run's DriftReport (components/drift), JSON lists decoded; None without one."""
+    report = run.newest(DriftReport.TYPE_NAME)
+    if report is None or key not in report.custom_properties:
+        return None
+    value = decode(report.custom_properties[key])
+    return json.loads(value) if key == DRIFTED_FEATURES and isinstance(value, str) else value
+
+
 def _accuracy(evaluation):
     """Overall accuracy from the Evaluator's output files (TFMA does not put metrics in MLMD)."""
     if evaluation is None:
@@ -136,6 +178,8 @@ def ledger(graph):
     """One dict per pipeline run (keys: the COLUMNS' keys), oldest first."""
     contexts = graph.store.get_contexts_by_type("pipeline_run")
     runs = [Run(graph, c) for c in sorted(contexts, key=lambda c: (c.create_time_since_epoch, c.id))]
+    for i, run in enumerate(runs):
+        run.later_runs = len(runs) - 1 - i
     return [{column.key: column.value(run) for column in COLUMNS} for run in runs]
 
 

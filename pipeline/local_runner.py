@@ -10,6 +10,7 @@ import time
 from absl import logging as absl_logging
 from tfx import v1 as tfx
 
+from pipeline import run_log
 from pipeline.configs import Config
 from pipeline.pipeline import create_pipeline, metadata_path
 
@@ -76,12 +77,9 @@ class PipelineFailed(Exception):
         self.log_path = log_path
 
 
-def _log_to_file(output_dir):
-    """Sends TFX's INFO log to a file of this run's own instead of the console; returns the file's path. The name
-    holds the start time and the process id, so two runs started in the same second write two files."""
-    log_dir = os.path.join(output_dir, "logs")
-    os.makedirs(log_dir, exist_ok=True)
-    path = os.path.join(log_dir, time.strftime("run-%Y%m%d-%H%M%S") + f"-{os.getpid()}.log")
+def _log_to_file(path):
+    """Sends TFX's INFO log to the run's own log file (pipeline/run_log.py) instead of the console; returns the
+    handler."""
     # Through absl's flag, not Logger.setLevel: TensorFlow saves and restores the verbosity via that flag.
     absl_logging.set_verbosity(absl_logging.INFO)
     absl_logging.use_python_logging(quiet=True)
@@ -93,11 +91,12 @@ def _log_to_file(output_dir):
                 handler.setLevel(logging.ERROR)
         logger.addHandler(file_handler)
         logger.setLevel(logging.INFO)
-    return path, file_handler
+    return file_handler
 
 
-def run(config: Config, data_only=False):
-    """Runs the pipeline to completion; returns the paths a user wants afterwards."""
+def run(config: Config, data_only=False, log_path=None):
+    """Runs the pipeline to completion, logging to `log_path` (default: a new file under <output_dir>/logs);
+    returns the paths a user wants afterwards."""
     output_dir = os.path.abspath(config.pipeline.output_dir)
     os.makedirs(output_dir, exist_ok=True)
     metadata = os.path.abspath(metadata_path(config))
@@ -109,7 +108,8 @@ def run(config: Config, data_only=False):
         beam_pipeline_args=beam_args(config),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata),
         data_only=data_only, serving_dir=serving_dir)
-    log_path, file_handler = _log_to_file(output_dir)
+    log_path = log_path or run_log.new_log_path(output_dir)
+    file_handler = _log_to_file(log_path)
     progress = ComponentProgress([c.id for c in pipeline.components])
     logging.getLogger("absl").addHandler(progress)
     print(f"Running {len(pipeline.components)} components (Beam {config.pipeline.beam_mode}); "

@@ -30,7 +30,13 @@ def open_store(path):
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = path
     config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    return metadata_store.MetadataStore(config)
+    try:
+        return metadata_store.MetadataStore(config)
+    except RuntimeError as e:  # not a SQLite file, a damaged one, or another ML Metadata schema
+        reason = str(e).split(" query:")[1].strip() if " query:" in str(e) else str(e)
+        raise LineageError(f"{path} is not a readable ML Metadata store ({reason}); point "
+                           f"--config at the config of the run you mean, or run the pipeline into a new "
+                           f"[pipeline] output_dir") from None
 
 
 def decode(value):

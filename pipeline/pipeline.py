@@ -99,11 +99,14 @@ def example_gen(config: Config, span=0):
         partition_feature_name=config.data.id_column))
     input_config = tfx.proto.Input(splits=[
         tfx.proto.Input.Split(name="single_split", pattern=config.data.file_pattern)])
-    component = FastExampleGen if config.data.example_gen == "fast" else tfx.components.CsvExampleGen
     range_config = tfx.proto.RangeConfig(static_range=tfx.proto.StaticRange(
         start_span_number=span, end_span_number=span)) if span else None
-    return component(input_base=_resolve(config.data.input_dir), input_config=input_config,
-                     output_config=output_config, range_config=range_config)
+    if config.data.example_gen == "csv":  # stock reads only empty cells as missing (the pre-flight checks that)
+        return tfx.components.CsvExampleGen(input_base=_resolve(config.data.input_dir), input_config=input_config,
+                                            output_config=output_config, range_config=range_config)
+    return FastExampleGen(input_base=_resolve(config.data.input_dir), input_config=input_config,
+                          output_config=output_config, range_config=range_config,
+                          missing_values=config.data.missing_values)
 
 
 def drift(config: Config, statistics):
@@ -158,21 +161,23 @@ def review_queue(config: Config, finders):
                        metadata_columns=config.labels.metadata_columns)
 
 
-def error_analysis(config: Config, examples, trainer, transform, label_errors_output):
+def error_analysis(config: Config, examples, model_channel, transform_graph, label_issues):
     """Weak slices of the trained model's eval errors, ranked and diagnosed (components/error_analysis). Slices by
     [error_analysis] slice_columns, or by the metadata columns and the model's features."""
     ea, model = config.error_analysis, config.model
     columns = ea.slice_columns or config.labels.metadata_columns + model.categorical_features + model.numeric_features
     numeric = [c for c in dict.fromkeys(columns) if c in model.numeric_features]
     return ErrorAnalysis(
-        examples=examples, model=trainer.outputs["model"], transform_graph=transform.outputs["transform_graph"],
-        label_issues=label_errors_output, id_column=config.data.id_column, label_column=training_label(config),
+        examples=examples, model=model_channel, transform_graph=transform_graph,
+        label_issues=label_issues, id_column=config.data.id_column, label_column=training_label(config),
         categorical_columns=[c for c in dict.fromkeys(columns) if c not in numeric], numeric_columns=numeric,
         metadata_columns=config.labels.metadata_columns,
         agreement_column=AGREEMENT_FEATURE if label_consistency_enabled(config) else "",
         settings={"min_size": ea.min_slice_size, "bins": ea.bins, "fdr": ea.fdr,
                   "max_coverage_ratio": ea.max_coverage_ratio},
-        max_review_examples=ea.max_review_examples)
+        max_review_examples=ea.max_review_examples,
+        # The levers' proxy is the label-error finder's model on its features: tens of fits cost seconds.
+        proxy_features=config.label_errors.features or model.numeric_features, proxy_model=config.label_errors.model)
 
 
 def label_errors(config: Config, examples, schema):
@@ -313,7 +318,8 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
             transform.add_upstream_node(drift_components[-1])  # on_drift = "fail" stops the run before Transform
         components += [transform, trainer, evaluator, pusher]
         if config.error_analysis.enabled:
-            analysis = error_analysis(config, examples, trainer, transform, finders.get("label_issues"))
+            analysis = error_analysis(config, examples, trainer.outputs["model"],
+                                      transform.outputs["transform_graph"], finders.get("label_issues"))
             analysis.add_upstream_node(evaluator)  # the model's own evaluation first
             components.append(analysis)
             if finders:  # the review queue then waits for training, to add the weak slices' examples
