@@ -22,6 +22,7 @@ from components.conflicts.component import (CONFLICT_COLUMNS, CONFLICTS_FILE, CO
                                             EXCLUDED_ALL_MISSING, LABEL_PAIRS, SKIPPED, SUMMARY_FILE)
 from components.conflicts.matching import Matcher, UnionFind, pairs_in_bucket
 from components.examples_io import read
+from components.examples_io.schema import check_columns
 from components.examples_io.values import feature_values
 from components.input_checks import InputError
 from components.progress import say
@@ -138,7 +139,7 @@ def _bucket(record, matcher):
         yield key, ("visitor", record)
 
 
-def check_columns(stats, config):
+def check_examples(stats, config):
     """Raises ConflictsError for a label column that is not in the data, examples without id, or config naming
     unknown columns. Returns why the finder cannot run on this data (every label empty), or "" when it can."""
     label_column, id_column = config["label_column"], config["id_column"]
@@ -151,13 +152,10 @@ def check_columns(stats, config):
     if stats["without_id"]:
         raise ConflictsError(f"{stats['without_id']} examples have no value in the id column {id_column!r}; "
                              f"conflicts are reported by id: fill it or set [data] id_column")
-    named = {"exclude": config["exclude"], "absolute_tolerances": list(config["absolute_tolerances"]),
-             "relative_tolerances": list(config["relative_tolerances"])}
-    for key, columns in named.items():
-        unknown = sorted(set(columns) - stats["seen"] - {id_column, label_column})
-        if unknown:
-            raise ConflictsError(f"[conflicts] {key} names {', '.join(map(repr, unknown))}, not a column of the "
-                                 f"examples; columns: {', '.join(sorted(stats['seen']))}")
+    check_columns(stats["seen"] | {id_column, label_column},
+                  {f"[conflicts] {key}": sorted(config[key])
+                   for key in ("exclude", "absolute_tolerances", "relative_tolerances")},
+                  error=ConflictsError, what="the examples")
     return reason
 
 
@@ -184,7 +182,7 @@ def summarize(result, stats, matcher, config):
 def write_outputs(result, stats, matcher, config, output_uri):
     """Checks the columns, then writes conflicts.csv (one row per example in a conflict group; text made inert for
     spreadsheets) and summary.json (with `skipped`: why the finder could not run on this data, or "")."""
-    skipped = check_columns(stats, config)
+    skipped = check_examples(stats, config)
     summary = dict(summarize(result, stats, matcher, config), skipped=skipped)
     features = list(summary["compared_features"])
     text = io.StringIO()

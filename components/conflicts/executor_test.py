@@ -118,7 +118,7 @@ def test_relative_tolerance_and_exclusions_change_what_matches(planted_examples,
 def test_missing_label_column_and_unknown_excluded_column_are_clear_errors(planted_examples, tmp_path):
     with pytest.raises(Exception, match="label column 'species' has no value in any of the 20 examples"):
         run_conflicts(planted_examples, tmp_path / "a", labeler_columns=[], metadata_columns=[])
-    with pytest.raises(Exception, match=r"\[conflicts\] exclude names 'colour_typo', not a column"):
+    with pytest.raises(Exception, match=r"\[conflicts\] exclude: column\(s\) 'colour_typo' not found in the examples"):
         run_conflicts(planted_examples, tmp_path / "b", label_column="label", labeler_columns=[],
                       metadata_columns=[], exclude=["colour_typo"])
     assert not os.path.exists(tmp_path / "a" / CONFLICTS_FILE)
