@@ -16,6 +16,7 @@ import pyarrow as pa
 import tensorflow as tf
 from absl import logging
 from google.protobuf import struct_pb2
+from tfx.components.example_gen import driver as example_gen_driver
 from tfx.components.example_gen import utils, write_split
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 from tfx.components.util import examples_utils
@@ -233,5 +234,13 @@ class Executor(BaseExampleGenExecutor):
             examples_utils.set_payload_format(examples, payload_format)
         if file_format:
             examples_utils.set_file_format(examples, write_split.to_file_format_str(file_format))
+        if utils.SPAN_PROPERTY_NAME in exec_properties:
+            # Span, version and fingerprint as TFX's ExampleGen driver records them; set here too because on
+            # Kubeflow the driver runs in another process and only its parameters reach this executor.
+            recorded = {key: exec_properties.get(key) for key in (utils.FINGERPRINT_PROPERTY_NAME,
+                                                                 utils.SPAN_PROPERTY_NAME, utils.VERSION_PROPERTY_NAME)}
+            for key in (utils.SPAN_PROPERTY_NAME, utils.VERSION_PROPERTY_NAME):  # Kubeflow passes numbers as floats
+                recorded[key] = None if recorded[key] is None else int(recorded[key])
+            example_gen_driver.update_output_artifact(recorded, examples.mlmd_artifact)
         say("FastExampleGen", f"examples written to {examples.uri}")
 
