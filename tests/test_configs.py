@@ -79,6 +79,15 @@ def _set(config, dotted, value):
      "[conflicts] mass is a relative tolerance and must be below 1"),
     ({"label_errors.folds": 1}, "[label_errors] folds must be at least 2, got 1"),
     ({"kubeflow.beam_profile": "samza"}, "[kubeflow] beam_profile must be one of direct, dataflow, flink, spark"),
+    ({"data.span": -1}, "[data] span must be 0 (the latest span) or a span number, got -1"),
+    ({"drift.on_drift": "stop"}, "[drift] on_drift must be one of warn, fail, got 'stop'"),
+    ({"drift.baseline": "first"}, "[drift] baseline must be one of previous, pinned, got 'first'"),
+    ({"drift.baseline": "pinned"}, '[drift] baseline = "pinned" needs baseline_span'),
+    ({"drift.alpha": 0.0}, "[drift] alpha is a significance level and must be between 0 and 1, got 0.0"),
+    ({"drift.alpha": 0.2}, "[drift] possible_alpha (0.1) must be at least alpha (0.2)"),
+    ({"drift.feature_thresholds": {"mass": -0.1}}, "[drift] feature_thresholds.mass must be at least 0, got -0.1"),
+    ({"drift.min_count": 0}, "[drift] min_count must be at least 1, got 0"),
+    ({"drift.split": ""}, "[drift] split must name a split"),
 ])
 def test_validate_rejects_well_typed_but_wrong_values(changes, message):
     """What the type check cannot catch, validate() does, naming the source and the key; the same config with
@@ -104,6 +113,8 @@ def test_validate_rejects_well_typed_but_wrong_values(changes, message):
     {"model.numeric_features": [], "model.categorical_features": ["island"]},
     {"data.example_gen": "fast", "data.file_pattern": "*.parquet"},
     {"label_errors.folds": 2, "pipeline.beam_workers": 1},
+    {"drift.baseline": "pinned", "drift.baseline_span": 1, "drift.alpha": 0.1, "drift.possible_alpha": 0.1},
+    {"drift.categorical_linf": 0.0, "drift.numeric_wasserstein_sd": 0.0, "data.span": 3},
 ])
 def test_validate_accepts_the_edges_of_what_is_allowed(changes):
     config = Config()
