@@ -7,40 +7,25 @@ import apache_beam as beam
 import numpy as np
 import pyarrow.compute as pc
 import tensorflow as tf
-from apache_beam.transforms.window import GlobalWindows
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.examples_io.tfrecord import Shard, content_name
 from components.label_consistency import metrics as M
 from components.label_consistency.component import AGREEMENT_FEATURE, CONSENSUS_FEATURE
 from components.label_consistency.long_form import RAW_RECORD
-
-
-SHARD_RECORDS = 200_000  # examples per consensus shard at most (about 20-40 MB before compression)
+from components.safe_text import spreadsheet_row
 
 
 class WriteConsensus(beam.DoFn):
-    """Appends consensus_label and label_agreement to each serialized example and emits them as whole shards
-    (`examples_io.tfrecord.Shard`, one per bundle or per SHARD_RECORDS examples) for `WriteShards`, not one Beam
-    element per example; emits disagreement CSV lines (tagged 'disagreements') for examples with two or more labels
-    that are not unanimous."""
+    """Appends consensus_label and label_agreement to each serialized example of a record batch and emits the batch's
+    records as one list (for `examples_io.tfrecord.WriteSplit`, which writes whole shards: not one Beam element per
+    example); emits disagreement CSV lines (tagged 'disagreements') for examples with two or more labels that are
+    not unanimous."""
 
     def __init__(self, encoder, classes, consensus_method, split):
         self.encoder, self.classes, self.method, self.split = encoder, classes, consensus_method, split
 
     def setup(self):
         self._suffix = {}
-
-    def start_bundle(self):
-        self._pending = []
-
-    def _shard(self):
-        records, self._pending = self._pending, []
-        return Shard(self.split, content_name(records), records)
-
-    def finish_bundle(self):
-        if self._pending:
-            yield GlobalWindows.windowed_value(self._shard())
 
     def _features_suffix(self, consensus, agreement):
         # A serialized message followed by another serialized message parses as their merge, so appending an
@@ -71,18 +56,16 @@ class WriteConsensus(beam.DoFn):
         # No labeler label: the consensus falls back to the example's own label.
         consensus_names = np.where(consensus >= 0, names[consensus], labels)
         raw = pc.list_flatten(batch.column(RAW_RECORD)).to_pylist()
-        self._pending += [record + self._features_suffix(name, value)
-                          for record, name, value in zip(raw, consensus_names, agreement.tolist())]
-        if len(self._pending) >= SHARD_RECORDS:
-            yield self._shard()
+        yield [record + self._features_suffix(name, value)
+               for record, name, value in zip(raw, consensus_names, agreement.tolist())]
         disagree = np.flatnonzero(agreement < 1)  # NaN (fewer than two labels) compares False
         if len(disagree):
             ids = self.encoder.strings(batch, self.encoder.id_column)
             for i in disagree:
                 line = io.StringIO()
-                csv.writer(line, lineterminator="").writerow(
+                csv.writer(line, lineterminator="").writerow(spreadsheet_row(  # inert in a spreadsheet
                     [ids[i]] + [names[c] for c in codes[i]] + [consensus_names[i], f"{agreement[i]:.4f}",
-                                                               labels[i], self.split])
+                                                               labels[i], self.split]))
                 yield beam.pvalue.TaggedOutput("disagreements", line.getvalue())
 
 
