@@ -9,7 +9,7 @@ VPY := $(VENV)/bin/python
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock setup.py | cksum | cut -d' ' -f1)
 
-.PHONY: install run test test-fast benchmarks demo-data clean image
+.PHONY: install run test test-fast benchmarks demo-data demo-loop clean image
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(VPY) -m pytest -m "not slow" $(ARGS)
+
+# One turn of the data-centric loop: run 1, a scripted (simulated) review of the queue, run 2, what changed
+demo-loop: $(STAMP)
+	$(VPY) -m pipeline.demo_loop $(ARGS)
 
 demo-data: $(STAMP)
 	$(VPY) data/make_demo.py
