@@ -89,6 +89,26 @@ def duplicates(ids: pa.Array):
     return found
 
 
+def id_and_label_problems(ids, labels, id_key, label_key):
+    """For an executor, which has examples rather than file lines: empty or repeated ids and labels with stray
+    whitespace, as messages naming the ids (the pre-flight makes the same checks naming lines)."""
+    ids = pa.array(["" if i is None else str(i) for i in ids], pa.string())
+    labels = pa.array([None if v is None else str(v) for v in labels], pa.string())
+    problems = []
+    empty = positions(missing_mask(ids, ("",)))
+    if empty:
+        problems.append(f"{len(empty)} example(s) have no id in {id_key}")
+    repeated = duplicates(ids)
+    if repeated:
+        problems.append(f"{len(repeated)} id(s) in {id_key} occur more than once: "
+                        + listed(f"{i!r} ({len(rows)} times)" for i, rows in repeated.items()))
+    spaced = untrimmed(labels)
+    if spaced:
+        problems.append(f"{len(spaced)} label(s) in {label_key} have leading or trailing whitespace, e.g. "
+                        f"{labels[spaced[0]].as_py()!r} (examples " + listed(ids[i].as_py() for i in spaced) + ")")
+    return problems
+
+
 def id_is_int(ids: pa.Array, missing_values=("",)):
     """Whether stock type inference makes the id column INT (every present cell a 64-bit int), which changes the
     bytes its split hashes."""

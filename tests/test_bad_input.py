@@ -9,9 +9,13 @@ checks the first contact with a new CSV end to end.
 import csv
 import json
 import os
-import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
+from ml_metadata.proto import metadata_store_pb2
 
 from components.input_checks import DEFAULT_MISSING_VALUES
 from components.safe_text import markdown_cell, restore_cell, spreadsheet_cell
@@ -207,6 +211,17 @@ def test_split_check_agrees_with_fast_example_gen(tmp_path):
     ints = [0, 1, -5, 2 ** 40, 127, 128]
     values = pa.LargeListArray.from_arrays(pa.array(range(len(ints) + 1)), pa.array(ints, pa.int64()))
     assert split_hash._int_keys(values) == [partition_key(str(i), True) for i in ints]
+
+
+def test_executors_check_ids_and_labels_by_id():
+    """What executors check for data that did not pass the pre-flight (Kubeflow): the same rules, naming ids."""
+    from components.input_checks import id_and_label_problems
+    assert id_and_label_problems(["a", "b", "a", None, "c"], ["x", "y ", "x", "x", None], "[data] id_column 'id'",
+                                 "[labels] label_column 'y'") == [
+        "1 example(s) have no id in [data] id_column 'id'",
+        "1 id(s) in [data] id_column 'id' occur more than once: 'a' (2 times)",
+        "1 label(s) in [labels] label_column 'y' have leading or trailing whitespace, e.g. 'y ' (examples b)"]
+    assert id_and_label_problems([1, 2, 3], [0, 1, 1], "k", "l") == []
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -432,13 +447,26 @@ def test_label_errors_on_one_class_writes_why_and_goes_on(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# First contact: a new CSV, only input_dir, id_column and label_column, --data-only. One real pipeline run.
+# First contact: a new CSV, only input_dir, id_column and label_column, --data-only; killed with SIGKILL and run again.
+# One real pipeline run (and a part of one).
 
-def test_first_contact_with_a_new_csv(tmp_path):
+def _running_execution(store_path):
+    if not os.path.exists(store_path):
+        return False
+    try:
+        store = open_store(store_path)
+        return any(e.last_known_state == metadata_store_pb2.Execution.RUNNING for e in store.get_executions())
+    except Exception:  # the store is being created
+        return False
+
+
+def test_first_contact_with_a_new_csv_killed_and_resumed(tmp_path):
     """61 rows, labels 'cat'/'dog', NA/nan/null in three columns and one planted conflict (t-060 copies t-010's
     features with the other label). No [model] features, no labelers, no instructions file: the features are typed
-    from the data and printed, the run completes, provenance records that no instructions were given, the ledger
-    says data-only, the planted conflict is found, and the console has no TensorFlow lines."""
+    from the data and printed. The run is killed with SIGKILL while StatisticsGen runs; the next run takes what was
+    finished from TFX's cache, completes, finds the planted conflict, records that no instructions were given, and
+    the ledger says killed, then data-only. Neither console has TensorFlow's lines or warnings; each run has its own
+    log file."""
     import random
     random.seed(1)
     data = []
@@ -454,14 +482,35 @@ def test_first_contact_with_a_new_csv(tmp_path):
     path = write_config(tmp_path / "c.toml", {"data": {"input_dir": str(data_dir), "id_column": "id"},
                                               "labels": {"label_column": "animal"},
                                               "pipeline": {"output_dir": str(tmp_path / "out")}})
+    store_path = tmp_path / "out" / "metadata.sqlite"
+
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)
+    killed = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "--data-only", "--config", path], cwd=REPO,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True)
+    first_console = []
+    for line in killed.stdout:
+        first_console.append(line)
+        if "StatisticsGen ..." in line:
+            while killed.poll() is None and not _running_execution(store_path):
+                time.sleep(0.2)
+            os.killpg(killed.pid, signal.SIGKILL)
+            break
+    killed.wait(timeout=120)
+    first_console = "".join(first_console) + killed.stdout.read()
+    assert killed.returncode == -signal.SIGKILL, first_console
+    assert "Input: 1 file(s), 61 rows" in first_console
+    assert "numeric: x, y; categorical: colour" in first_console
+
     result = run_cli("run", "--data-only", "--config", path, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
-    console = result.stdout + result.stderr
-    assert "Input: 1 file(s), 61 rows" in console
-    assert "numeric: x, y; categorical: colour" in console
-    for noise in ("cuFFT", "cuDNN", "Traceback", "FutureWarning", "UserWarning"):
-        assert noise not in console, noise
-    store = open_store(tmp_path / "out" / "metadata.sqlite")
+    for component in ("FastExampleGen", "Provenance"):
+        assert f"{component} done (from cache)" in result.stdout
+    assert "StatisticsGen done (from cache)" not in result.stdout  # killed while running: it runs again
+    for console in (first_console, result.stdout + result.stderr):
+        for noise in ("cuFFT", "cuDNN", "Traceback", "Warning:", "warnings.warn"):
+            assert noise not in console, noise
+    store = open_store(store_path)
     (conflicts,) = store.get_artifacts_by_type("components.LabelConflicts")
     assert conflicts.custom_properties["groups"].int_value == 1
     with open(os.path.join(conflicts.uri, "conflicts.csv")) as f:
@@ -470,6 +519,6 @@ def test_first_contact_with_a_new_csv(tmp_path):
     assert provenance and all("none given" in a.custom_properties["instructions_file"].string_value
                               for a in provenance)
     runs = run_cli("runs", "--format", "json", "--config", path, timeout=600)
-    assert runs.returncode == 0 and json.loads(runs.stdout)[-1]["status"] == "data-only"
-    (log,) = os.listdir(tmp_path / "out" / "logs")  # one log file for the run; TensorFlow's lines went there
-    assert "Component FastExampleGen is finished" in (tmp_path / "out" / "logs" / log).read_text()
+    assert runs.returncode == 0, runs.stderr
+    assert [row["status"] for row in json.loads(runs.stdout)] == ["killed", "data-only"]
+    assert len(os.listdir(tmp_path / "out" / "logs")) == 2  # one log file per run

@@ -20,6 +20,7 @@ from tfx.types import artifact_utils
 from components.examples_io import read
 from components.examples_io.schema import check_columns, read_schema
 from components.examples_io.values import first_values
+from components.input_checks import InputError, id_and_label_problems
 from components.label_errors import finder
 from components.label_errors.component import (ESTIMATED_NOISE_RATE, ISSUE_COLUMNS, ISSUES_FILE, NUM_ANALYSED,
                                                NUM_ISSUES, SKIPPED, SUMMARY_FILE)
@@ -111,6 +112,11 @@ def analyse_and_write(batches, settings, output_uri):
     """Runs the finder on every example and writes label_issues.csv (worst first) and summary.json."""
     # Sorted by id: Beam gives no order, and the fold assignment depends on it; this keeps the output reproducible.
     frame = examples_frame(batches, settings).sort_values(settings.id_column, kind="stable", ignore_index=True)
+    problems = id_and_label_problems(frame[settings.id_column], frame[settings.label_column],
+                                     f"[data] id_column {settings.id_column!r}",
+                                     f"[labels] label_column {settings.label_column!r}")
+    if problems:  # checked before the run by the pre-flight; here for data that came another way (Kubeflow)
+        raise InputError(f"LabelErrors: {'; '.join(problems)}; fix the data")
     features = frame[settings.features].apply(pd.to_numeric, errors="coerce").astype(float)
     try:
         findings = finder.find_label_errors(features, frame[settings.label_column], folds=settings.folds,
