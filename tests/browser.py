@@ -39,9 +39,9 @@ def open_page(path, width=1280):
             page.on("pageerror", lambda error: events.errors.append(str(error)))
             page.on("request", lambda request: events.requests.append(request.url))
             page.on("dialog", lambda dialog: (events.dialogs.append(dialog.message), dialog.dismiss()))
-            url = "file://" + os.path.abspath(path)
-            page.goto(url, wait_until="load")
-            events.requests.remove(url)  # the page itself; anything else is a network request it made
+            page.goto("file://" + os.path.abspath(path), wait_until="load")
+            # The page itself is the one request allowed; anything else is a request the page made.
+            events.requests[:] = [url for url in events.requests if url != page.url]
             yield page, events
         finally:
             browser.close()

@@ -17,11 +17,11 @@ def test_type_names_are_the_components_type_names():
     from components.conflicts.component import LabelConflicts
     from components.corrections.component import Corrections
     from components.error_analysis.component import ErrorAnalysisResult
-    from components.label_consistency.component import LabelConsistency
+    from components.label_consistency.component import LabelConsistencyReport
     from components.label_errors.component import LabelIssues
     from components.review_queue.component import LabelReviewQueue
     pairs = [(run_outputs.LABEL_CONFLICTS, LabelConflicts), (run_outputs.CORRECTIONS, Corrections),
-             (run_outputs.LABEL_CONSISTENCY, LabelConsistency), (run_outputs.LABEL_ISSUES, LabelIssues),
+             (run_outputs.LABEL_CONSISTENCY[0], LabelConsistencyReport), (run_outputs.LABEL_ISSUES, LabelIssues),
              (run_outputs.REVIEW_QUEUE, LabelReviewQueue), (run_outputs.ERROR_ANALYSIS, ErrorAnalysisResult),
              (run_outputs.EXAMPLES, standard_artifacts.Examples),
              (run_outputs.STATISTICS, standard_artifacts.ExampleStatistics),

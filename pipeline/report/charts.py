@@ -27,7 +27,7 @@ def short(label, limit=MAX_LABEL):
 def _svg(figure, title):
     """The figure as an <svg> element for inlining: no XML prologue, an accessible title, a class to style."""
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})  # constrained layout fits it
     svg = _PROLOGUE.sub("", buffer.getvalue(), count=1)
     svg = svg.replace("<svg ", f'<svg class="chart" role="img" aria-label="{markupsafe.escape(title)}" ', 1)
     return markupsafe.Markup(svg.strip())

@@ -16,7 +16,8 @@ MODEL = "Model"
 EVALUATION = "ModelEvaluation"
 BLESSING = "ModelBlessing"
 PUSHED_MODEL = "PushedModel"
-LABEL_CONSISTENCY = "components.LabelConsistencyReport"
+# A type renamed since: the current name first, then the name older runs recorded.
+LABEL_CONSISTENCY = ("components.LabelConsistencyReport", "components.LabelConsistency")
 LABEL_ISSUES = "components.LabelIssues"
 LABEL_CONFLICTS = "components.LabelConflicts"
 REVIEW_QUEUE = "components.LabelReviewQueue"
@@ -57,9 +58,11 @@ class RunOutputs:
         return [self.graph.component(e) for e in self.executions]
 
     def artifact(self, type_name, key=None):
-        """The run's last output of `type_name` (under output key `key`, when given), or None."""
+        """The run's last output of `type_name` (or of any name in a tuple of names), under output key `key` when
+        given; None when the run made none."""
+        names = (type_name,) if isinstance(type_name, str) else type_name
         found = [a for _, k, a in self.outputs
-                 if self.graph.type_name(a) == type_name and (key is None or k == key)]
+                 if self.graph.type_name(a) in names and (key is None or k == key)]
         return found[-1] if found else None
 
     def inputs_of(self, artifact):

@@ -9,8 +9,7 @@ METRICS_FILE = "metrics.json"  # components/label_consistency/executor.py
 SUMMARY_FILE = "summary.md"
 
 TEMPLATE = """
-<p class="verdict verdict-{{ f.gate.status }}">Agreement gate: <strong>{{ f.gate.status|upper }}</strong>
-{% if f.gate.reasons %}: {{ f.gate.reasons|join("; ") }}{% endif %}
+<p class="verdict verdict-{{ f.gate.status }}">Agreement gate: <strong>{{ f.gate.status|upper }}</strong>{% if f.gate.reasons %}: {{ f.gate.reasons|join("; ") }}{% endif %}
 
  (thresholds: alpha {{ f.gate.min_agreement }} overall, {{ f.gate.min_class_agreement }} per class).</p>
 {% if f.classes_to_review %}
