@@ -143,13 +143,17 @@ def partition_key(id_text, as_int):
     of the one-value Feature (an Int64List for an INT column, else a BytesList)."""
     if as_int:
         return _delimited(b"\x1a", _delimited(b"\n", _varint(int(id_text) & ((1 << 64) - 1))))
-    return _delimited(b"\n", _delimited(b"\n", id_text.encode("utf-8")))
+    value = id_text.encode("utf-8")
+    if len(value) < 126:  # both lengths fit one varint byte: the common case, built directly
+        return bytes((10, len(value) + 2, 10, len(value))) + value
+    return _delimited(b"\n", _delimited(b"\n", value))
 
 
 def split_index(ids, buckets, as_int):
     """Per id, the index of the split ExampleGen puts it in: SHA-256 of its partition key modulo the total of the
     splits' hash buckets (TFX's `_PartitionFn`)."""
     cumulative = np.cumsum(buckets)
-    hashed = np.fromiter((int.from_bytes(hashlib.sha256(partition_key(i, as_int)).digest(), "big") % cumulative[-1]
-                          for i in ids), np.int64, len(ids))
+    total, sha256, from_bytes = int(cumulative[-1]), hashlib.sha256, int.from_bytes
+    hashed = np.fromiter((from_bytes(sha256(partition_key(i, as_int)).digest(), "big") % total for i in ids),
+                         np.int64, len(ids))
     return np.searchsorted(cumulative, hashed, side="right")
