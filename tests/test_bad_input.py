@@ -3,8 +3,8 @@ or silently wrong.
 
 Most cases run only the pre-flight (pipeline/inputs.py, in process, or through the CLI when the exit status and the
 console matter: those stop before TensorFlow loads). A few run one real executor (FastExampleGen, Conflicts,
-LabelErrors, CorrectionsApplier) on a small real Examples artifact. One real pipeline run (`--data-only`, 61 rows)
-checks the first contact with a new CSV end to end.
+LabelErrors) on a small real Examples artifact. One real pipeline run (`--data-only`, 61 rows, killed with SIGKILL
+and run again) checks the first contact with a new CSV end to end. Tests over about 20 s are marked `slow`.
 """
 import csv
 import json
@@ -252,6 +252,7 @@ def test_correction_of_a_duplicated_id_is_refused(tmp_path):
         "changes"]
 
 
+@pytest.mark.slow
 def test_corrections_file_errors_exit_2_before_the_run(tmp_path):
     (tmp_path / "corrections.csv").write_text(CORRECTIONS_HEADER + "\n")
     result = _cli(tmp_path, None, labels={"corrections_file": str(tmp_path / "corrections.csv")})
@@ -283,6 +284,7 @@ def test_unwritable_output_dir_as_a_file(tmp_path):
     assert "[pipeline] output_dir" in result.stderr and "cannot be written: Not a directory" in result.stderr
 
 
+@pytest.mark.slow
 def test_corrupt_metadata_store(tmp_path):
     store = tmp_path / "metadata.sqlite"
     store.write_bytes(os.urandom(4096))
@@ -369,6 +371,7 @@ def _feature_kinds(examples):
     return kinds
 
 
+@pytest.mark.slow
 def test_na_in_the_demo_keeps_columns_numeric_and_the_planted_conflicts_found(tmp_path):
     """One `NA` per numeric column (and `nan`, `inf`) used to turn the columns into text: Conflicts found 0 of the 3
     planted conflicts. Read as missing, every column stays numeric and all 3 are found, and no row is lost."""
@@ -412,6 +415,7 @@ def test_na_in_the_demo_keeps_columns_numeric_and_the_planted_conflicts_found(tm
     assert summary["groups"] == len(planted)
 
 
+@pytest.mark.slow
 def test_label_errors_on_one_class_writes_why_and_goes_on(tmp_path):
     """A finder that cannot run on the data (one class) says so in its output instead of stopping the run; with
     on_cannot_run = "fail" it stops."""
@@ -460,6 +464,7 @@ def _running_execution(store_path):
         return False
 
 
+@pytest.mark.slow
 def test_first_contact_with_a_new_csv_killed_and_resumed(tmp_path):
     """61 rows, labels 'cat'/'dog', NA/nan/null in three columns and one planted conflict (t-060 copies t-010's
     features with the other label). No [model] features, no labelers, no instructions file: the features are typed
