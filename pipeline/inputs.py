@@ -20,7 +20,8 @@ by one block plus the id and label columns) and checks, in this order:
                       column that is not id, label, labeler or metadata, typed from the data (numeric when every
                       present cell is a number, else categorical); the result is written into `config.model`
 
-The checks themselves are pure functions in components/input_checks.py, which the executors call too for data that
+Parquet files are typed by their schema: only their ids, labels and the corrections are checked, and features are
+typed from the declared column types. The checks themselves are pure functions in components/input_checks.py, which the executors call too for data that
 reaches them another way (in a Kubeflow container there is no pre-flight). Remote input_dirs (gs://, s3://) are
 not read here; the components report their problems. This module must not import TensorFlow.
 """
