@@ -117,12 +117,13 @@ def cmd_report(args):
 
 def cmd_monitor(args):
     """Serving data against the model's training data (found through ML Metadata), and the model run on it."""
-    from pipeline.monitor import monitor, report
+    from pipeline.monitor import preflight
     config = load_config(args.config)
-    plan = monitor.plan(config, args.serving, args.model)  # input errors end here, before TensorFlow loads
+    plan = preflight.plan(config, args.serving, args.model)  # input errors end here, before Beam and TensorFlow load
     print(f"Monitor: Model #{plan.sources.model.id} against {len(plan.layout.files)} serving file(s) in "
           f"{args.serving}" + ("" if plan.layout.has_label else " (no label column: accuracy is estimated)"),
           flush=True)
+    from pipeline.monitor import monitor, report
     result, out_dir = monitor.run(plan)
     print("\n".join(report.console_lines(result)))
     beyond = ", ".join(result["beyond_thresholds"]) or "nothing"

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from pipeline.configs import load_config
-from tests.pipeline_runs import REPO, open_store, run_cli, write_config
+from tests.pipeline_runs import REPO, open_store, run_cli
 
 SAMPLE_ROWS = 150
 
@@ -137,20 +137,13 @@ HEADER = "request_id,site,bill_length_mm,bill_depth_mm,flipper_length_mm,body_ma
 ROW = "r1,Dream,39.1,18.7,181,3750\n"
 
 
+# Each check and its message: pipeline/monitor/serving_input_test.py. Here: that the CLI exits 2 with them.
 @pytest.mark.parametrize("files, message", [
-    ({}, "holds no .csv or .parquet file"),
     ({"notes.txt": b"hello"}, "holds no .csv or .parquet file; it holds: notes.txt"),
-    ({"a.csv": (HEADER.replace(",body_mass_g", "") + "r1,Dream,39.1,18.7,181\n").encode()},
-     "missing the model's feature column(s) body_mass_g"),
     ({"a.csv": (HEADER + ROW + "r2,Dr\xe9am,39.1,18.7,181,3750\n").encode("latin-1")},
      "a.csv: line 3: byte b'\\xe9' is not valid UTF-8"),
-    ({"a.csv": (HEADER + ROW + ROW + "r3,Dream,39.1,18.7,181\n").encode()},
-     "a.csv: line 4: the record has 5 fields but the header has 6"),
-    ({"a.csv": (HEADER + ROW + "r2,Dream,39.1,18.7,181,8.3\n").encode()},
-     "a.csv: line 3, column 'body_mass_g': '8.3' is not an integer"),
-    ({"a.csv": (HEADER + ROW).encode(), "b.csv": (HEADER.replace("site,", "") + "r1,39.1,18.7,181,3750\n").encode()},
-     "b.csv: its columns"),
-    ({"a.csv": (HEADER + ROW).encode(), "b.parquet": b"PAR1"}, "mixes CSV and Parquet files"),
+    ({"a.csv": (HEADER.replace(",body_mass_g", "") + "r1,Dream,39.1,18.7,181\n").encode()},
+     "missing the model's feature column(s) body_mass_g"),
 ])
 def test_bad_serving_input_exits_2_naming_the_problem(demo_run, tmp_path, files, message):
     result, _ = _monitor(tmp_path, demo_run, files=files)

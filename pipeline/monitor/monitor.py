@@ -1,7 +1,7 @@
 """The serving monitor's Beam pipeline and its record in ML Metadata.
 
-`plan` finds the model's sources through ML Metadata and checks the serving files against the model's schema, all
-before TensorFlow loads. `run` then runs one Beam pipeline under the project's Beam arguments:
+`preflight.plan` has found the model's sources through ML Metadata and checked the serving files against the model's
+schema. `run` then runs one Beam pipeline under the project's Beam arguments:
 
     serving files -> typed RecordBatches -+-> TFDV statistics                    -> serving_statistics.pb
                                           +-> tf.Examples of the model's features -> RunInference -> summary
@@ -12,7 +12,6 @@ compares what it wrote with the training statistics and the evaluation (report.p
 on the Model (and the statistics and schema it compared against), an OUTPUT event on a MonitorReport artifact whose
 custom properties hold the verdicts, in a `model_monitoring` context per model.
 """
-import dataclasses
 import datetime
 import json
 import os
@@ -23,40 +22,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from ml_metadata.metadata_store import metadata_store
-from tfx_bsl.coders import example_coder
 from ml_metadata.proto import metadata_store_pb2
+from tfx_bsl.coders import example_coder
 
 from models.features import LABEL_VOCABULARY
-from pipeline.configs import Config, metadata_path
-from pipeline.mlmd_graph import Graph, open_store
-from pipeline.monitor import CONTEXT_TYPE, EXECUTION_TYPE, REPORT_TYPE, estimates, report, serving_input
-from pipeline.monitor import sources as model_sources
+from pipeline.configs import metadata_path
+from pipeline.monitor import CONTEXT_TYPE, EXECUTION_TYPE, REPORT_TYPE, context_name
+from pipeline.monitor import estimates, report, serving_input
+from pipeline.monitor.preflight import Plan
 
 STATISTICS_FILE, PREDICTIONS_FILE = "serving_statistics.pb", "predictions.json"  # beside report.py's files
 TRAIN_SPLIT, EVAL_SPLIT = "train", "eval"
-
-
-@dataclasses.dataclass
-class Plan:
-    """Everything checked before the heavy work: the model's sources, its schema and the serving files' layout."""
-    config: Config
-    serving_folder: str
-    sources: model_sources.ModelSources
-    schema: object  # schema_pb2.Schema
-    layout: serving_input.ServingLayout
-
-
-def context_name(model):
-    return f"model-{model.id}"
-
-
-def plan(config: Config, serving_folder, model="latest"):
-    graph = Graph(open_store(metadata_path(config)))
-    found = model_sources.find_sources(graph, model)
-    schema = model_sources.load_schema(found.schema)
-    layout = serving_input.check_serving(serving_folder, schema, found.features, found.label,
-                                         config.data.missing_values)
-    return Plan(config, serving_folder, found, schema, layout)
 
 
 # ---- Beam --------------------------------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def performance_lines(result):
         real = accuracy["serving"]
         lines.append(f"Real accuracy on the {real['labelled']} labelled serving rows: {real['accuracy']:.3f} "
                      f"{_interval(real['interval'])}; evaluated accuracy {_number(accuracy['evaluated_accuracy'])} "
-                     f"on {accuracy['evaluated_examples'] or '?'} eval examples")
+                     f"on {int(accuracy['evaluated_examples'] or 0) or '?'} eval examples")
         if "change" in accuracy:
             change = accuracy["change"]
             lines.append(f"  change {change['change']:+.3f} {_interval(change['interval'])}, p = "
@@ -175,8 +175,8 @@ def summary_markdown(result):
                f"(statistics #{result['training']['statistics_id']}, {result['training']['rows']} training rows), "
                f"against {serving['rows']} serving rows in {markdown_text(serving['folder'])}.", ""]
     if result["beyond_thresholds"]:
-        lines += ["**Beyond thresholds (exit status 1):** " + ", ".join(map(markdown_text, result["beyond_thresholds"])),
-                  ""]
+        beyond = ", ".join(map(markdown_text, result["beyond_thresholds"]))
+        lines += [f"**Beyond thresholds (exit status 1):** {beyond}", ""]
     else:
         lines += ["Nothing beyond thresholds (exit status 0).", ""]
     lines += ["## Training-serving skew", "",

@@ -57,8 +57,8 @@ def _one_input(graph, execution, key):
 
 
 def _statistics_of(graph, examples):
-    """StatisticsGen's ExampleStatistics made from `examples`, or from the nearest Examples above them (components that derive
-    Examples, such as consensus labelling, sit between StatisticsGen's input and Transform's)."""
+    """StatisticsGen's ExampleStatistics made from `examples`, or from the nearest Examples above them (components
+    that derive Examples, such as consensus labelling, sit between StatisticsGen's input and Transform's)."""
     frontier, seen = [examples], set()
     while frontier:
         artifact = frontier.pop(0)
