@@ -71,6 +71,8 @@ def _print_report(config):
         return False
     print(f"  run report:              {paths['html']}\n  (facts: {os.path.basename(paths['json'])}, "
           f"data card: {os.path.basename(paths['data_card'])}, beside it)")
+    for warning in paths["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     return True
 
 
@@ -112,6 +114,8 @@ def cmd_report(args):
     from pipeline import report
     paths = report.write_for_config(load_config(args.config), args.run, args.output)
     print(f"Run report: {paths['html']}\n  facts:     {paths['json']}\n  data card: {paths['data_card']}")
+    for warning in paths["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

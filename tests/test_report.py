@@ -180,3 +180,14 @@ def test_hostile_values_show_as_text(tmp_path):
     card_text = glob.glob(str(tmp_path / "out" / "reports" / "*.data_card.md"))
     with open(card_text[0], encoding="utf-8") as f:
         assert "<img" not in f.read()
+
+
+def test_a_missing_data_card_file_is_a_warning_not_a_failure(demo_run, tmp_path):
+    values = {name: dict(keys) for name, keys in demo_run.sections.items()}
+    values.setdefault("report", {})["data_card_file"] = str(tmp_path / "no_card.md")
+    config = write_config(tmp_path / "no_card.toml", values)
+    result = run_cli("report", "--config", config, "--output", str(tmp_path / "r.html"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "warning: [report] data_card_file" in result.stderr and "does not exist" in result.stderr
+    card = (tmp_path / "r.data_card.md").read_text()
+    assert "no_card.md`, which does not exist" in card and "## Composition" in card

@@ -26,6 +26,7 @@ class Report:
     facts: dict  # report.json
     html: str
     data_card: str  # data_card.md
+    warnings: list  # what the user should fix, e.g. a data card file that does not exist
 
 
 def build(graph, run="latest", metadata="", pipeline_name="", data_card_file=""):
@@ -37,7 +38,11 @@ def build(graph, run="latest", metadata="", pipeline_name="", data_card_file="")
              "pipeline": pipeline_name or _pipeline_name(graph, outputs.context),
              "gates": page.gates(by_anchor), "sections": by_anchor}
     card_text = files.read_text(data_card_file) if data_card_file else None
-    return Report(facts, page.page(facts, sections), data_card.render(facts, card_text, data_card_file))
+    warnings = [] if card_text is not None or not data_card_file else [
+        f"[report] data_card_file {data_card_file!r} does not exist: the data card's people-written part "
+        f"(motivation, intended use, risks) is missing; write it there (data/data_card.md is the demo's) or set "
+        f"the key to \"\""]
+    return Report(facts, page.page(facts, sections), data_card.render(facts, card_text, data_card_file), warnings)
 
 
 def _pipeline_name(graph, context):
@@ -67,13 +72,10 @@ def default_path(output_dir, run_id):
 def write_for_config(config, run="latest", output=None):
     """Builds the report of `run` from the ML Metadata store `config` names, writes it (by default to
     <output_dir>/reports/<run id>.html) and returns the paths written."""
-    from pipeline.configs import ConfigError, metadata_path
-    card = config.report.data_card_file
-    if card and "://" not in card and not os.path.isfile(card):
-        raise ConfigError(f"[report] data_card_file {card!r} does not exist: write the data card's people-written "
-                          f"part (motivation, intended use, risks) there, as data/data_card.md does for the demo, "
-                          f"or set it to \"\"")
+    from pipeline.configs import metadata_path
     store = metadata_path(config)
     report = build(Graph(open_store(store)), run, metadata=store, pipeline_name=config.pipeline.name,
-                   data_card_file=card)
-    return write(report, output or default_path(config.pipeline.output_dir, report.facts["run_id"]))
+                   data_card_file=config.report.data_card_file)
+    paths = write(report, output or default_path(config.pipeline.output_dir, report.facts["run_id"]))
+    paths["warnings"] = report.warnings
+    return paths

@@ -140,6 +140,9 @@ def render(facts, human_text, human_path):
              "## Motivation, intended use and risks", ""]
     if human_text:
         lines += [f"_From `{markdown_text(human_path)}`:_", "", _demote_headings(human_text.strip()), ""]
+    elif human_path:
+        lines += [f"_`[report] data_card_file` names `{markdown_text(human_path)}`, which does not exist._ "
+                  + HUMAN_PART_MISSING, ""]
     else:
         lines += [HUMAN_PART_MISSING, ""]
     lines += _composition(data, provenance) + _collection(provenance, run) + _labeling(provenance, labels, suspects)
