@@ -13,10 +13,15 @@ from matplotlib.figure import Figure
 
 MAX_LABEL = 28
 STYLE = {"svg.fonttype": "none", "text.parse_math": False, "svg.hashsalt": "tfx-datacentric-report",
-         "font.size": 8, "font.family": "sans-serif", "axes.spines.top": False, "axes.spines.right": False,
+         "font.size": 8, "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"],
+         "axes.spines.top": False, "axes.spines.right": False,
          "axes.titlesize": 9, "axes.titleweight": "bold"}
 COLORS = ["#3b6ea5", "#e07b39", "#4c9a5b", "#b04a5a", "#7b61a8", "#8c6d46", "#c05fa0", "#6b6b6b"]
 _PROLOGUE = re.compile(r"^.*?(?=<svg)", re.S)
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+# Geometry attributes, whose numbers matplotlib writes with 5-6 decimals; one is plenty at screen resolution.
+_GEOMETRY = re.compile(r'(?<= )(d|x|y|x1|x2|y1|y2|transform|points|width|height|viewBox)="([^"]*)"')
+_LONG_DECIMAL = re.compile(r"(\d\.\d)\d+")
 
 
 def short(label, limit=MAX_LABEL):
@@ -24,11 +29,16 @@ def short(label, limit=MAX_LABEL):
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def _one_decimal(match):
+    return f'{match.group(1)}="{_LONG_DECIMAL.sub(lambda number: number.group(1), match.group(2))}"'
+
+
 def _svg(figure, title):
     """The figure as an <svg> element for inlining: no XML prologue, an accessible title, a class to style."""
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})  # constrained layout fits it
-    svg = _PROLOGUE.sub("", buffer.getvalue(), count=1)
+    svg = _METADATA.sub("", _PROLOGUE.sub("", buffer.getvalue(), count=1), count=1)
+    svg = _GEOMETRY.sub(_one_decimal, svg)
     svg = svg.replace("<svg ", f'<svg class="chart" role="img" aria-label="{markupsafe.escape(title)}" ', 1)
     return markupsafe.Markup(svg.strip())
 

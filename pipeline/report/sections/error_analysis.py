@@ -72,5 +72,5 @@ def build(run):
     shown = [m for m in facts["metadata_slices"] if m["accuracy_interval"]]
     chart = charts.intervals([f"{m['column']} = {m['value']}" for m in shown], [m["accuracy"] for m in shown],
                              [m["accuracy_interval"][0] for m in shown], [m["accuracy_interval"][1] for m in shown],
-                             title="eval accuracy per metadata slice, 95% interval") if shown else ""
+                             title="eval accuracy, 95% interval", width=4.0) if shown else ""
     return Section("error-analysis", "Error analysis", facts, render(TEMPLATE, f=facts, chart=chart))

@@ -97,6 +97,6 @@ def build(run):
     for labeler in labelers:
         matrix = labeler.get("confusion_vs_consensus") or {}
         heatmaps.append(charts.heatmap(matrix["matrix"], matrix["classes"], matrix["classes"],
-                                       xlabel=labeler["name"], ylabel="consensus of the others")
+                                       xlabel=labeler["name"], ylabel="others' consensus")
                         if matrix.get("matrix") else "")
     return Section("labels", "Labels", facts, render(TEMPLATE, f=facts, class_chart=class_chart, heatmaps=heatmaps))

@@ -89,6 +89,6 @@ def build(run):
     shown = [s for s in slices if s["interval"] is not None]
     chart = charts.intervals([f"{s['slice']} (n={s['examples']})" for s in shown], [s["accuracy"] for s in shown],
                              [s["interval"][0] for s in shown], [s["interval"][1] for s in shown],
-                             title="accuracy per slice, 95% interval (dashed: the bar)",
+                             title="accuracy, 95% interval (dashed: bar)", width=4.0,
                              reference=facts["threshold"]) if shown else ""
     return Section("model", "Model", facts, render(TEMPLATE, f=facts, chart=chart))
