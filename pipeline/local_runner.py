@@ -8,11 +8,9 @@ import sys
 import time
 
 from absl import logging as absl_logging
-from tfx import v1 as tfx
 
 from pipeline import run_log
-from pipeline.configs import Config
-from pipeline.pipeline import create_pipeline, metadata_path
+from pipeline.configs import Config, metadata_path
 
 # This checkout's setup.py: a remote runner would stage it; the local engine ignores it, and its presence stops TFX
 # from building a throwaway TFX sdist for every Beam component (tfx.utils.dependency_utils), which costs seconds each.
@@ -97,6 +95,10 @@ def _log_to_file(path):
 def run(config: Config, data_only=False, log_path=None):
     """Runs the pipeline to completion, logging to `log_path` (default: a new file under <output_dir>/logs);
     returns the paths a user wants afterwards."""
+    # Here, not at the top: executor tests and benchmarks import this module for `beam_args` alone.
+    from tfx import v1 as tfx
+
+    from pipeline.pipeline import create_pipeline
     output_dir = os.path.abspath(config.pipeline.output_dir)
     os.makedirs(output_dir, exist_ok=True)
     metadata = os.path.abspath(metadata_path(config))

@@ -6,7 +6,6 @@ labels never seen when the schema has no label domain) is checked after the pass
 problem; a failed execution publishes nothing.
 """
 import hashlib
-import os
 from collections import Counter
 
 import apache_beam as beam
@@ -23,6 +22,7 @@ from components.examples_io import read
 from components.examples_io.artifacts import carry_over
 from components.examples_io.results import Results
 from components.examples_io.schema import check_columns, is_integer, label_domain, read_schema
+from components.examples_io.tfrecord import WriteSplit, write_empty_shards
 from components.examples_io.values import feature_value
 from components.progress import say
 from components.provenance.component import DATA_FINGERPRINT, DATA_VERSION, LABEL_COUNTS
@@ -125,19 +125,20 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         of examples with it} of those, the set of labels in the data before correction, {label: count} after
         correction)."""
         side = {i: c.label for i, c in corrections.items()}
+        split_uris = {split: artifact_utils.get_split_uri([target], split) for split in read.split_names(source)}
+        for uri in split_uris.values():
+            fileio.makedirs(uri)
         results = Results(self._get_tmp_dir())
         with self._make_beam_pipeline() as p:
             side_input = p | "Corrections" >> beam.Create([side])
             matched, labels, new_labels = [], [], []
-            for split in read.split_names(source):
-                out_dir = artifact_utils.get_split_uri([target], split)
+            for split in split_uris:
                 rewritten = (p | f"Read[{split}]" >> read.records(source, split, "CorrectionsApplier")
                            | f"Rewrite[{split}]" >> beam.ParDo(
                                _Rewrite(id_column, label_column, integer_labels),
                                beam.pvalue.AsSingleton(side_input)).with_outputs(
                                    _Rewrite.MATCHED, _Rewrite.LABELS, main="examples"))
-                _ = rewritten.examples | f"Write[{split}]" >> beam.io.WriteToTFRecord(
-                    os.path.join(out_dir, "data_tfrecord"), file_name_suffix=".gz")
+                _ = rewritten.examples | f"Write[{split}]" >> WriteSplit(split, split_uris, "CorrectionsApplier")
                 matched.append(rewritten[_Rewrite.MATCHED])
                 labels.append(rewritten[_Rewrite.LABELS])
                 new_labels.append(rewritten.examples | f"NewLabel[{split}]" >> beam.Map(
@@ -146,6 +147,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             results.collect("labels", labels | "AllLabels" >> beam.Flatten() | beam.Distinct())
             results.collect("counts", new_labels | "AllNewLabels" >> beam.Flatten()
                             | beam.Filter(lambda x: x is not None) | beam.combiners.Count.PerElement())
+        write_empty_shards(split_uris)
         matched_pairs = [tuple(pair) for pair in results["matched"]]
         counts = dict(tuple(pair) for pair in results["counts"])
         return dict(matched_pairs), Counter(i for i, _ in matched_pairs), set(results["labels"]), counts

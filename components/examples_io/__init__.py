@@ -1,7 +1,8 @@
 """What every component does with Examples and schemas, in one place:
 
 - `read`: the splits of an Examples artifact through TFXIO, as Arrow record batches or serialized records.
-- `tfrecord`: whole gzipped TFRecord shards (`Shard`, `WriteShards`, `write_tfrecords`); no TensorFlow or TFX.
+- `tfrecord`: whole gzipped TFRecord shards (`WriteSplit` for a PCollection of records, `Shard`, `WriteShards`,
+  `write_tfrecords`, `write_empty_shards`); no TensorFlow or TFX.
 - `schema`: read a schema, a column's label domain, check configured columns, project for a read.
 - `values`: feature values of a tf.train.Example or of an Arrow list column.
 - `results`: a small result (counts, ids) brought out of a Beam pipeline.
@@ -15,7 +16,7 @@ import importlib
 _PUBLIC = {
     "record_batches": "read", "records": "read", "split_names": "read",
     "Shard": "tfrecord", "WriteShards": "tfrecord", "write_tfrecords": "tfrecord", "shard_path": "tfrecord",
-    "content_name": "tfrecord",
+    "content_name": "tfrecord", "GatherShards": "tfrecord", "WriteSplit": "tfrecord", "write_empty_shards": "tfrecord",
     "read_schema": "schema", "label_domain": "schema", "is_integer": "schema", "check_columns": "schema",
     "projected_schema": "schema",
     "feature_values": "values", "feature_value": "values", "first_values": "values",

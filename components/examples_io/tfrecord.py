@@ -16,6 +16,9 @@ import apache_beam as beam
 import google_crc32c
 import pyarrow.fs as pafs
 from absl import logging
+from apache_beam.transforms.window import GlobalWindows
+
+MAX_SHARD_RECORDS = 200_000  # records per gathered shard at most (tens of MB before compression)
 
 SHARD_PREFIX = "data_tfrecord"  # as TFX names its shards: <split dir>/<prefix>-<unit>.gz
 _GZIP_LEVEL = 1  # shards about 20% larger than stock's level 6, compressed 3x faster; readers do not care
@@ -77,6 +80,49 @@ def content_name(records):
     for record in records:
         digest.update(record)
     return digest.hexdigest()[:16]
+
+
+class GatherShards(beam.DoFn):
+    """Gathers the serialized records of one split (elements that are one record, or a list of records) into
+    Shards: one per bundle, or per `max_records`, named by their content."""
+
+    def __init__(self, split, max_records=MAX_SHARD_RECORDS):
+        self._split, self._max = split, max_records
+
+    def start_bundle(self):
+        self._pending = []
+
+    def _shard(self):
+        records, self._pending = self._pending, []
+        return Shard(self._split, content_name(records), records)
+
+    def process(self, records):
+        if isinstance(records, bytes):
+            self._pending.append(records)
+        else:
+            self._pending += records
+        if len(self._pending) >= self._max:
+            yield self._shard()
+
+    def finish_bundle(self):
+        if self._pending:
+            yield GlobalWindows.windowed_value(self._shard())
+
+
+@beam.ptransform_fn
+def WriteSplit(records, split, split_uris, component):  # pylint: disable=invalid-name
+    """Serialized records (or lists of them) of `split` written as whole shards into its folder: the way a component
+    writes Examples, instead of one Beam element per record through WriteToTFRecord."""
+    return (records | "GatherShards" >> beam.ParDo(GatherShards(split))
+            | "WriteShards" >> beam.ParDo(WriteShards(split_uris, component)))
+
+
+def write_empty_shards(split_uris):
+    """Writes an empty shard into each split folder that has no file, so that every split reads (as stock does)."""
+    for uri in split_uris.values():
+        filesystem, path = filesystem_path(uri)
+        if not filesystem.get_file_info(pafs.FileSelector(path, allow_not_found=True)):
+            write_tfrecords(shard_path(uri, "empty"), [])
 
 
 class WriteShards(beam.DoFn):

@@ -25,7 +25,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
-from components.examples_io.tfrecord import WriteShards, shard_path, write_tfrecords
+from components.examples_io.tfrecord import WriteShards, write_empty_shards
 from components.fast_example_gen.csv_chunks import count_range, resolve_chunks
 from components.fast_example_gen.encode import EncodeDoFn, RowGroup, open_parquet
 from components.fast_example_gen.type_inference import ColumnType, CombineTypes, chunk_types
@@ -226,10 +226,10 @@ class Executor(BaseExampleGenExecutor):
                 _ = (pipeline | f"Encode{label}" >> encoder
                      | f"WriteShards{label}" >> beam.ParDo(WriteShards(split_uris, "FastExampleGen")))
 
-        for name, uri in split_uris.items():
-            if not fileio.glob(os.path.join(uri, "*")):  # an empty split is still a readable one
-                warn("FastExampleGen", f"split {name} has no examples")
-                write_tfrecords(shard_path(uri, "empty"), [])
+        empty = [name for name, uri in split_uris.items() if not fileio.glob(os.path.join(uri, "*"))]
+        if empty:
+            warn("FastExampleGen", f"split(s) {', '.join(empty)} have no examples")
+        write_empty_shards(split_uris)  # an empty split is still a readable one, as stock writes it
         if payload_format:
             examples_utils.set_payload_format(examples, payload_format)
         if file_format:
