@@ -9,19 +9,18 @@ import os
 import pytest
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
+from tfx import types
 from tfx.types import standard_artifacts
 
 from components.error_analysis import component as contract
 from components.error_analysis import executor
 from components.label_errors.component import LabelIssues
 from components.review_queue.component import LabelReviewQueue
+from pipeline import pipeline
 from pipeline.configs import Config
 from pipeline.local_runner import beam_args
 from pipeline.pipeline import ACCURACY_METRIC
 from tests.pipeline_runs import artifacts_of_type, open_store
-
-NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
-
 
 def _only(store, type_name):
     (artifact,) = artifacts_of_type(store, type_name)
@@ -106,10 +105,9 @@ def test_a_site_with_flipped_labels_is_found_and_its_labels_blamed(demo_run, tmp
         "label_issues": [_artifact(LabelIssues, issues)],
     }
     output = _artifact(contract.ErrorAnalysisResult, tmp_path / "analysis")
-    properties = {"id_column": "example_id", "label_column": "species",
-                  "categorical_columns": json.dumps(["site", "season"]), "numeric_columns": json.dumps(NUMERIC),
-                  "metadata_columns": json.dumps(["site", "season"]), "agreement_column": "label_agreement",
-                  "settings": json.dumps({"min_size": 10}), "max_review_examples": 50}
+    properties = pipeline.error_analysis(  # what the demo pipeline gives the component
+        Config(), types.Channel(type=standard_artifacts.Examples), types.Channel(type=standard_artifacts.Model),
+        types.Channel(type=standard_artifacts.TransformGraph), types.Channel(type=LabelIssues)).exec_properties
     executor.Executor(executor.Executor.Context(beam_pipeline_args=beam_args(Config()))).Do(
         inputs, {"error_analysis": [output]}, properties)
 
