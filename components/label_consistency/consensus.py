@@ -42,8 +42,8 @@ class WriteConsensus(beam.DoFn):
                 features=tf.train.Features(feature=feature)).SerializeToString()
         return self._suffix[key]
 
-    def process(self, batch, model=None):
-        encoded = self.encoder.encode(batch)
+    def process(self, batch_and_codes, model=None):
+        batch, encoded = batch_and_codes  # the record batch, and its class codes (LabelEncoder.encode)
         codes = encoded["codes"]
         if model is None:
             consensus = M.majority_vote(codes, len(self.classes), preferred=encoded["label"])

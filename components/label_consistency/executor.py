@@ -19,7 +19,7 @@ from components.examples_io import read
 from components.examples_io.artifacts import carry_over
 from components.examples_io.results import Results
 from components.examples_io.schema import check_columns, label_domain, projected_schema, read_schema
-from components.examples_io.tfrecord import WriteShards, shard_path, write_tfrecords
+from components.examples_io.tfrecord import WriteSplit, write_empty_shards
 from components.label_consistency import report
 from components.label_consistency.combine import StatsCombine, fit_dawid_skene, stats_from_json, stats_to_json
 from components.label_consistency.component import (CLASSES_TO_REVIEW, DISAGREEMENT_COLUMNS, DISAGREEMENTS_FILE,
@@ -88,8 +88,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             if long_form:
                 batches, problems = join_long_form(p, batches, long_form, labelers, id_column, label_column)
                 results.collect("long_form_problems", problems)
-            summed = (tuple(batches.values()) | "Flatten" >> beam.Flatten()
-                      | "Encode" >> beam.Map(encoder.encode)
+            encoded = {split: batch | f"Encode[{split}]" >> beam.Map(lambda b: (b, encoder.encode(b)))
+                       for split, batch in batches.items()}  # each batch encoded once, for the sums and consensus
+            summed = (tuple(encoded.values()) | "Flatten" >> beam.Flatten()
+                      | "Codes" >> beam.Map(lambda batch_and_codes: batch_and_codes[1])
                       | "Sum" >> beam.CombineGlobally(StatsCombine(len(labelers), len(classes),
                                                                      method == "dawid_skene")))
             model = None
@@ -99,21 +101,18 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             results.collect("stats", summed | "StatsJson" >> beam.Map(
                 lambda acc: {"stats": stats_to_json(acc[0]), "unknown": acc[1]}))
             disagreements = []
-            for split, batch in batches.items():
-                written = batch | f"Consensus[{split}]" >> beam.ParDo(
+            for split, batch_and_codes in encoded.items():
+                written = batch_and_codes | f"Consensus[{split}]" >> beam.ParDo(
                     WriteConsensus(encoder, classes, method, split), model).with_outputs(
-                        "disagreements", main="shards")
-                _ = written.shards | f"WriteShards[{split}]" >> beam.ParDo(WriteShards(split_uris,
-                                                                                       "LabelConsistency"))
+                        "disagreements", main="records")
+                _ = written.records | f"Write[{split}]" >> WriteSplit(split, split_uris, "LabelConsistency")
                 disagreements.append(written.disagreements)
             header = ",".join([id_column] + labelers + list(DISAGREEMENT_COLUMNS))
             _ = (tuple(disagreements) | "FlattenDisagreements" >> beam.Flatten()
                  | "WriteDisagreements" >> beam.io.WriteToText(os.path.join(out.uri, DISAGREEMENTS_FILE),
                                                                num_shards=1, shard_name_template="", header=header))
 
-        for split, uri in split_uris.items():
-            if not fileio.glob(os.path.join(uri, "*")):  # an empty split is still a readable one
-                write_tfrecords(shard_path(uri, "empty"), [])
+        write_empty_shards(split_uris)
         (saved,) = results["stats"]
         with fileio.open(os.path.join(out.uri, LABEL_STATS_FILE), "w") as f:
             f.write(json.dumps(saved))
