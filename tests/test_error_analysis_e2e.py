@@ -14,7 +14,7 @@ from tfx.types import standard_artifacts
 
 from components.error_analysis import component as contract
 from components.error_analysis import executor
-from components.label_errors.component import LabelIssues
+from components.label_errors.component import ISSUES_FILE, LabelIssues
 from components.review_queue.component import LabelReviewQueue
 from pipeline import pipeline
 from pipeline.configs import Config
@@ -94,7 +94,7 @@ def test_a_site_with_flipped_labels_is_found_and_its_labels_blamed(demo_run, tmp
     assert len(flipped["eval"]) >= 10 and len(flipped["train"]) >= 10
     issues = tmp_path / "label_issues"
     issues.mkdir()
-    with open(issues / executor.LABEL_ISSUES_FILE, "w") as f:
+    with open(issues / ISSUES_FILE, "w") as f:
         f.write("example_id,given_label,suggested_label,quality_score\n")
         f.writelines(f"{i},Adelie,Gentoo,0.01\n" for ids in flipped.values() for i in ids)
     inputs = {

@@ -23,15 +23,16 @@ from tfx.utils import path_utils
 from tfx_bsl.public.beam import RunInference
 from tfx_bsl.public.proto import model_spec_pb2
 
+from components.error_analysis import levers, report, slices
 from components.examples_io.artifacts import split_files_pattern
 from components.examples_io.values import feature_value
-from components.error_analysis import levers, report, slices
+from components.label_errors.component import ISSUES_FILE  # its flagged examples, all splits
 from models.features import LABEL_VOCABULARY
 
 # Columns of the analysed rows that the slice module reads by these names; slice columns may not use them.
 RESERVED_COLUMNS = ("example_id", "split", "label", "predicted_label", "correct", "agreement", "label_issue")
 SERVING_OUTPUT = "outputs"  # the output key of models/model.py's serving_default signature
-LABEL_ISSUES_FILE = "label_issues.csv"  # components/label_errors' flagged examples (all splits)
+MAX_LISTED_IDS = 100  # per weak slice in error_analysis.json
 
 
 class Settings:
@@ -101,7 +102,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         flagged = None
         if input_dict.get("label_issues"):
             issues = artifact_utils.get_single_instance(input_dict["label_issues"])
-            with fileio.open(os.path.join(issues.uri, LABEL_ISSUES_FILE)) as f:
+            with fileio.open(os.path.join(issues.uri, ISSUES_FILE)) as f:
                 flagged = {row["example_id"] for row in csv.DictReader(io.StringIO(f.read()))}
 
         splits = artifact_utils.decode_split_names(examples.split_names)
@@ -139,7 +140,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
               flush=True)
 
 
-def analysed_rows(rows, settings, flagged):
+def analysed_rows(rows, flagged):
     """The gathered rows as the DataFrame slices.find_weak_slices reads, sorted by id (Beam gives no order)."""
     frame = pd.DataFrame(rows)
     for column in ["correct", "predicted_label"]:
@@ -154,7 +155,7 @@ def analysed_rows(rows, settings, flagged):
 def analyse_and_write(rows, settings, flagged, output_uri):
     """The whole analysis of the gathered rows, written to the output folder."""
     from components.error_analysis import component as contract  # here: component.py imports this module
-    frame = analysed_rows(rows, settings, flagged)
+    frame = analysed_rows(rows, flagged)
     analysis = slices.find_weak_slices(frame, settings.categorical, settings.numeric, settings.slice_settings)
     analysis["metadata_slices"] = slices.metadata_table(frame, settings.metadata,
                                                          settings.slice_settings.confidence)
@@ -164,6 +165,8 @@ def analyse_and_write(rows, settings, flagged, output_uri):
         analysis["levers"] = lever_advice(frame, settings)
     review = review_rows(frame, analysis["weak_slices"], settings.max_review_examples)
     analysis["review_examples"] = len(review)
+    for weak in analysis["weak_slices"]:  # the JSON names a slice's first errors; "errors" counts them all
+        weak["example_ids"] = weak["example_ids"][:MAX_LISTED_IDS]
     fileio.makedirs(output_uri)
     with fileio.open(os.path.join(output_uri, contract.ANALYSIS_FILE), "w") as f:
         f.write(json.dumps(analysis, indent=2, default=str) + "\n")
