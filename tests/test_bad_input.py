@@ -449,6 +449,18 @@ def test_label_errors_on_one_class_writes_why_and_goes_on(tmp_path):
         run("fail", tmp_path / "fail")
     assert issubclass(LabelErrorsError, ValueError)
 
+    # Data that did not pass the pre-flight (Kubeflow): a text cell made body_mass_g a text column. Coerced to
+    # numbers it would be NaN and imputed, silently; the executor refuses it, naming the column.
+    rows = _rows()
+    rows[4] = rows[4].replace("3540", "heavy")
+    text_dir = tmp_path / "text"
+    text_dir.mkdir()
+    (text_dir / "input.csv").write_text("\n".join([HEADER, *rows]) + "\n")
+    examples = examples_from_csv(text_dir, tmp_path / "text_examples", id_column="example_id")
+    schema = schema_for(examples, tmp_path / "text_schema")
+    with pytest.raises(InputError, match=r"feature\(s\) 'body_mass_g' .* hold text in the data, not numbers"):
+        run("skip", tmp_path / "text_out")
+
 
 # --------------------------------------------------------------------------------------------------------------------
 # First contact: a new CSV, only input_dir, id_column and label_column, --data-only; killed with SIGKILL and run again.

@@ -118,6 +118,13 @@ def analyse_and_write(batches, settings, output_uri):
     if problems:  # checked before the run by the pre-flight; here for data that came another way (Kubeflow)
         raise InputError(f"LabelErrors: {'; '.join(problems)}; fix the data")
     features = frame[settings.features].apply(pd.to_numeric, errors="coerce").astype(float)
+    text = [name for name in settings.features if (features[name].isna() & frame[name].notna()).any()]
+    if text:  # coerced to numbers they would be NaN, then imputed: silently wrong findings
+        raise InputError(f"LabelErrors: feature(s) {', '.join(map(repr, text))} ([label_errors] features, or "
+                         f"[model] numeric_features) hold text in the data, not numbers (e.g. "
+                         f"{frame[text[0]][features[text[0]].isna() & frame[text[0]].notna()].iloc[0]!r}); fix "
+                         f"the cells (the pre-flight of a local run names their lines), or add their spelling "
+                         f"of 'no value' to [data] missing_values")
     try:
         findings = finder.find_label_errors(features, frame[settings.label_column], folds=settings.folds,
                                             model=settings.model, seed=settings.seed, log=logging.info)
