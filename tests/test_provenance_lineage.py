@@ -82,6 +82,7 @@ def test_lineage_reaches_the_source_from_the_pushed_model(demo_run):
     assert "instructions_version: " + _sha256(os.path.join(REPO, "data", "labeling_instructions.md")) in out
 
 
+@pytest.mark.slow  # `runs` loads TFX and TensorFlow (pipeline/ledger.py) before it looks for the store
 def test_missing_store_is_a_clear_error(tmp_path):
     config = write_config(tmp_path / "c.toml", {"pipeline": {"output_dir": str(tmp_path / "nothing")}})
     result = run_cli("runs", "--config", config)
