@@ -191,3 +191,28 @@ def test_a_missing_data_card_file_is_a_warning_not_a_failure(demo_run, tmp_path)
     assert "warning: [report] data_card_file" in result.stderr and "does not exist" in result.stderr
     card = (tmp_path / "r.data_card.md").read_text()
     assert "no_card.md`, which does not exist" in card and "## Composition" in card
+
+
+@pytest.mark.slow
+def test_drift_section_on_span_2(tmp_path):
+    """A data-only run of the demo's span 2 (with its planted shift) against span 1: the report shows the drift
+    gate and section, and its Data section describes span 2, not the baseline the drift check read."""
+    config = write_config(tmp_path / "span2.toml", {
+        "pipeline": {"output_dir": str(tmp_path / "out")},
+        "data": {"input_dir": os.path.join(REPO, "data", "demo"), "span": 2},
+    })
+    result = run_cli("run", "--config", config, "--data-only")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    html_path, json_path = _report_paths(result.stdout)
+    with open(json_path) as f:
+        facts = json.load(f)
+    drift = facts["sections"]["drift"]
+    assert (drift["current_span"], drift["baseline_span"]) == (2, 1)
+    assert "site" in drift["drifted_features"]
+    assert {g["gate"]: g["verdict"] for g in facts["gates"]}["Drift"] == "warn"
+    assert sum(facts["sections"]["data"]["examples"].values()) == sum(
+        1 for _ in open(glob.glob(os.path.join(REPO, "data", "demo", "span-2", "*.csv"))[0])) - 1
+    with open_page(html_path) as (page, events):
+        _check_offline_and_quiet(events)
+        assert "site" in page.locator("section#drift").inner_text()
+        assert page.locator("section#drift svg.chart").count() == 1

@@ -58,11 +58,12 @@ def build(run):
              "summary_uri": files.join(artifact.uri, SUMMARY_FILE)}
     gate = GATE_VERDICTS.get(verdict, "info")
     facts["gates"] = [{"gate": "Drift", "verdict": gate, "anchor": "drift",
-                       "detail": f"span {facts['current_span']} vs {facts['baseline_span']}: {verdict}"}]
+                       "detail": f"span {facts['current_span']} vs {facts['baseline_span']}: {verdict}"
+                       + (f" ({', '.join(facts['drifted_features'])})" if facts["drifted_features"] else "")}]
     if facts["drifted_features"] or facts["possible_drift_features"]:
         facts["data_card_issues"] = [f"drift from span {facts['baseline_span']} to {facts['current_span']}: "
                                      + ", ".join(facts["drifted_features"] + facts["possible_drift_features"])]
     charted = [f for f in features if f["verdict_effect"] is not None and f["effect_threshold"]]
     chart = charts.bars([f["feature"] for f in charted], [f["verdict_effect"] / f["effect_threshold"] for f in charted],
-                        title="effect / its threshold (1 = the threshold)", value_format="{:.2f}") if charted else ""
+                        title="effect ÷ its threshold", value_format="{:.2f}", width=3.0) if charted else ""
     return Section("drift", "Drift", facts, render(TEMPLATE, f=facts, gate=gate, chart=chart))
