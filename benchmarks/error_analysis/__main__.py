@@ -88,7 +88,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, help="TOML config of a finished run (its ML Metadata is read)")
     parser.add_argument("--examples", type=int, default=100_000)
-    parser.add_argument("--out", help="working folder (default: a temporary one)")
+    parser.add_argument("--out", help="working folder (default: a temporary one); its examples are reused if there")
     args = parser.parse_args()
     config = load_config(args.config)
     store = open_store(config.pipeline.metadata_path or os.path.join(config.pipeline.output_dir, "metadata.sqlite"))
@@ -101,12 +101,15 @@ def main():
 
     started = time.time()
     examples_uri = os.path.join(work, "examples")
-    source = read_split(source_uri, "train") + read_split(source_uri, "eval")
-    write_split(examples_uri, "train", read_split(source_uri, "train"))
-    write_split(examples_uri, "eval", resampled(source, args.examples, config.data.id_column,
-                                                config.model.numeric_features))
+    if os.path.exists(examples_uri):  # made by an earlier call with the same --out (and --examples)
+        print(f"reusing the examples in {examples_uri}", flush=True)
+    else:
+        source = read_split(source_uri, "train") + read_split(source_uri, "eval")
+        write_split(examples_uri, "train", read_split(source_uri, "train"))
+        write_split(examples_uri, "eval", resampled(source, args.examples, config.data.id_column,
+                                                    config.model.numeric_features))
+        print(f"wrote {args.examples} eval examples to {examples_uri} ({time.time() - started:.0f} s)", flush=True)
     examples = artifact(standard_artifacts.Examples, examples_uri, ["train", "eval"])
-    print(f"wrote {args.examples} eval examples to {examples_uri} ({time.time() - started:.0f} s)", flush=True)
 
     label = pipeline_module.training_label(config)
     started = time.time()

@@ -71,7 +71,7 @@ def advise(x_train, y_train, x_eval, y_eval, flagged_train, flagged_eval=None, *
         errors = np.array([1 - np.mean(curve_accuracy[f]) for f in fractions])
         return power_law_accuracy(sizes, errors, 2 * n) - power_law_accuracy(sizes, errors, n)
 
-    # Every model's correctness as one row; a replicate's eval rows are multinomial counts, so a replicate's
+    # Every model's correctness as one row; a replicate's eval rows become counts per row, so a replicate's
     # accuracies are one matrix product (cost linear in the eval rows, memory bounded by the chunk).
     models = np.vstack([*curve.values(), noisy, cleaned]).astype(np.float32)
     owners = np.concatenate([[i] * len(c) for i, c in enumerate(curve.values())])
@@ -79,8 +79,9 @@ def advise(x_train, y_train, x_eval, y_eval, flagged_train, flagged_eval=None, *
     doubling, cleaning = [], []
     for start in range(0, bootstraps, 100):
         chunk = min(100, bootstraps - start)
-        counts = rng.multinomial(len(y_scored), np.full(len(y_scored), 1 / len(y_scored)), size=chunk)
-        accuracies = counts.astype(np.float32) @ models.T / len(y_scored)  # replicate x model
+        drawn = rng.integers(0, len(y_scored), size=(chunk, len(y_scored)))
+        counts = np.stack([np.bincount(rows, minlength=len(y_scored)) for rows in drawn]).astype(np.float32)
+        accuracies = counts @ models.T / len(y_scored)  # replicate x model
         for replicate in accuracies:
             resampled = {}
             for i, f in enumerate(fractions):
