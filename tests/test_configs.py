@@ -88,6 +88,9 @@ def _set(config, dotted, value):
     ({"drift.feature_thresholds": {"mass": -0.1}}, "[drift] feature_thresholds.mass must be at least 0, got -0.1"),
     ({"drift.min_count": 0}, "[drift] min_count must be at least 1, got 0"),
     ({"drift.split": ""}, "[drift] split must name a split"),
+    ({"monitor.max_accuracy_drop": 0.0}, "[monitor] max_accuracy_drop is a difference of accuracies and must be "
+                                         "between 0 and 1, got 0.0"),
+    ({"monitor.min_rows": 0}, "[monitor] min_rows must be at least 1, got 0"),
 ])
 def test_validate_rejects_well_typed_but_wrong_values(changes, message):
     """What the type check cannot catch, validate() does, naming the source and the key; the same config with
