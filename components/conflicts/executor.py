@@ -1,8 +1,11 @@
 """Beam executor of the Conflicts component: read every split, bucket, compare within buckets, group, write.
 
-Memory per worker is bounded by the largest bucket (examples that share all categorical values and numeric cells);
-the grouping step holds only the examples that are in some conflict. `matching.py` explains why the buckets miss no
-matching pair.
+Identical rows (same label, same compared values) are collapsed first into one distinct row with a count, and only
+distinct rows are bucketed and compared, so a cell of 100,000 exact copies costs one comparison per distinct
+partner, not 10^10. Each pair of distinct rows stands for count_a * count_b example pairs; the members of a row in
+conflict are listed again at the end. Memory per worker is bounded by the largest bucket of distinct rows; the
+grouping step holds only the distinct rows in some conflict, the writer the examples in some conflict.
+`matching.py` explains why the buckets miss no matching pair.
 """
 import csv
 import io
@@ -102,41 +105,88 @@ class FeatureStats(beam.CombineFn):
         return acc
 
 
-class ConflictGroups(beam.CombineFn):
-    """Connected components of the conflicting pairs, with each member's record and the pair count per label
-    pair. Holds only examples that are in some conflict."""
+class SmallestIdAndCount(beam.CombineFn):
+    """Of the examples sharing one (label, features): the smallest id (which names the distinct row) and how many."""
 
     def create_accumulator(self):
-        return {"pairs": [], "records": {}}
+        return None, 0
+
+    def add_input(self, acc, example_id):
+        smallest, count = acc
+        return (example_id if smallest is None else min(smallest, example_id)), count + 1
+
+    def merge_accumulators(self, accumulators):
+        ids = [smallest for smallest, _ in accumulators if smallest is not None]
+        return (min(ids) if ids else None), sum(count for _, count in accumulators)
+
+    def extract_output(self, acc):
+        return acc
+
+
+def _distinct_row(keyed):
+    """((label, features), (smallest id, count)) -> the row pairs_in_bucket compares: (id, label, features, count)."""
+    (label, features), (smallest_id, count) = keyed
+    return smallest_id, label, features, count
+
+
+class ConflictGroups(beam.CombineFn):
+    """Connected components of the conflicting pairs of distinct rows: which group each row in conflict is in
+    (groups numbered from 1 by their smallest example id), and the example pair counts (count_a * count_b per row
+    pair) in all and per label pair. Holds only distinct rows that are in some conflict."""
+
+    def create_accumulator(self):
+        return {"pairs": [], "rows": {}}
 
     def add_input(self, acc, pair):
         acc["pairs"].append((pair[0][0], pair[1][0]))
-        for record in pair:
-            acc["records"][record[0]] = record
+        for row in pair:
+            acc["rows"][row[0]] = row
         return acc
 
     def merge_accumulators(self, accumulators):
         merged = self.create_accumulator()
         for acc in accumulators:
             merged["pairs"] += acc["pairs"]
-            merged["records"].update(acc["records"])
+            merged["rows"].update(acc["rows"])
         return merged
 
     def extract_output(self, acc):
         union_find = UnionFind()
-        label_pairs = Counter()
+        label_pairs, pairs = Counter(), 0
         for a, b in acc["pairs"]:
             union_find.union(a, b)
-            label_pairs[tuple(sorted((acc["records"][a][1], acc["records"][b][1])))] += 1
-        groups = [[acc["records"][example_id] for example_id in members] for members in union_find.groups()]
-        return {"groups": groups, "pairs": len(acc["pairs"]), "label_pairs": label_pairs}
+            (_, label_a, _, count_a), (_, label_b, _, count_b) = acc["rows"][a], acc["rows"][b]
+            label_pairs[tuple(sorted((label_a, label_b)))] += count_a * count_b
+            pairs += count_a * count_b
+        group_of_row = {}
+        for number, members in enumerate(union_find.groups(), start=1):
+            for row_id in members:
+                _, label, features, _ = acc["rows"][row_id]
+                group_of_row[(label, features)] = number
+        return {"group_of_row": group_of_row, "pairs": pairs, "label_pairs": label_pairs}
 
 
-def _bucket(record, matcher):
-    home, visits = matcher.bucket_keys(record[2])
-    yield home, ("home", record)
+def _in_conflict(record, result):
+    """(group number, record) for an example whose distinct row is in a conflict group."""
+    number = result["group_of_row"].get((record[1], record[2]))
+    if number is not None:
+        yield number, record
+
+
+def conflict_groups(result, members):
+    """The groups as lists of member records (sorted by id), in group-number order: every example of a row in
+    conflict, not only the row's first."""
+    groups = [[] for _ in range(len(set(result["group_of_row"].values())))]
+    for number, record in members:
+        groups[number - 1].append(record)
+    return [sorted(group, key=lambda record: record[0]) for group in groups]
+
+
+def _bucket(row, matcher):
+    home, visits = matcher.bucket_keys(row[2])
+    yield home, ("home", row)
     for key in visits:
-        yield key, ("visitor", record)
+        yield key, ("visitor", row)
 
 
 def check_examples(stats, config):
@@ -179,10 +229,11 @@ def summarize(result, stats, matcher, config):
     }
 
 
-def write_outputs(result, stats, matcher, config, output_uri):
+def write_outputs(result, members, stats, matcher, config, output_uri):
     """Checks the columns, then writes conflicts.csv (one row per example in a conflict group; text made inert for
     spreadsheets) and summary.json (with `skipped`: why the finder could not run on this data, or "")."""
     skipped = check_examples(stats, config)
+    result = dict(result, groups=conflict_groups(result, members))
     summary = dict(summarize(result, stats, matcher, config), skipped=skipped)
     features = list(summary["compared_features"])
     text = io.StringIO()
@@ -237,13 +288,17 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             stats = ([result.stats for result in parsed] | "FlattenStats" >> beam.Flatten()
                      | "FeatureStats" >> beam.CombineGlobally(FeatureStats()))
             groups = (records
+                      | "KeyByRow" >> beam.Map(lambda record: ((record[1], record[2]), record[0]))
+                      | "CollapseIdenticalRows" >> beam.CombinePerKey(SmallestIdAndCount())
+                      | "DistinctRows" >> beam.Map(_distinct_row)
                       | "Bucket" >> beam.FlatMap(_bucket, matcher)
                       | "GroupByBucket" >> beam.GroupByKey()
                       | "ComparePairs" >> beam.FlatMap(lambda kv: pairs_in_bucket(kv[1], matcher))
                       | "DistinctPairs" >> beam.Distinct()
                       | "Group" >> beam.CombineGlobally(ConflictGroups()))
-            _ = groups | "Write" >> beam.Map(write_outputs, beam.pvalue.AsSingleton(stats), matcher, config,
-                                            output.uri)
+            members = records | "MembersInConflict" >> beam.FlatMap(_in_conflict, beam.pvalue.AsSingleton(groups))
+            _ = groups | "Write" >> beam.Map(write_outputs, beam.pvalue.AsList(members),
+                                            beam.pvalue.AsSingleton(stats), matcher, config, output.uri)
 
         with fileio.open(os.path.join(output.uri, SUMMARY_FILE)) as f:
             summary = json.load(f)

@@ -1,12 +1,16 @@
 """The Conflicts executor on real Examples (made by CsvExampleGen's executor) with a real Beam pipeline."""
 import csv
+import itertools
 import json
 import os
+from collections import Counter
 
+import numpy as np
 import pytest
 
 from components.conflicts.component import LabelConflicts
 from components.conflicts.executor import CONFLICTS_FILE, SUMMARY_FILE, Executor
+from components.conflicts.matching import Matcher, UnionFind
 from pipeline.configs import Config
 from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv
 
@@ -136,3 +140,58 @@ def test_demo_planted_conflicts_are_the_groups_found(tmp_path):
     for p in planted:
         assert (labels[p["original_id"]], labels[p["copy_id"]]) == (p["original_label"], p["copy_label"])
     assert summary["examples"] == 226 and summary["examples_without_label"] == 0
+
+
+def _write_csv(path, header, rows):
+    os.makedirs(path.parent, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def test_duplicated_rows_give_what_all_pairs_gives(tmp_path):
+    """Rows drawn from few values, so most have exact copies (with the same and with other labels): the groups,
+    pair counts and pairs per label pair equal a brute-force all-pairs search over the examples themselves."""
+    rng = np.random.default_rng(3)
+    rows = [(f"e{i:03d}", str(rng.choice(["A", "B", "C"])), f"{rng.choice([1.0, 1.05, 1.2, 2.0]):g}",
+             str(rng.choice(["red", "blue"]))) for i in range(400)]
+    _write_csv(tmp_path / "csv" / "dups.csv", ["example_id", "label", "x", "colour"], rows)
+    examples = examples_from_csv(tmp_path / "csv", tmp_path / "examples", id_column="example_id")
+    _, found, summary = run_conflicts(examples, tmp_path / "conflicts", label_column="label", labeler_columns=[],
+                                      metadata_columns=[], exclude=[], absolute_tolerances={},
+                                      relative_tolerances={}, tolerance=0.1)
+
+    matcher = Matcher(tolerance=0.1)
+    records = [(i, label, tuple(sorted([("colour", colour), ("x", float(np.float32(x)))])))
+               for i, label, x, colour in rows]
+    union_find, label_pairs = UnionFind(), Counter()
+    for a, b in itertools.combinations(records, 2):
+        if a[1] != b[1] and matcher.features_match(a[2], b[2]):
+            union_find.union(a[0], b[0])
+            label_pairs[tuple(sorted((a[1], b[1])))] += 1
+    assert 1000 < sum(label_pairs.values())  # copies make many pairs per distinct row pair
+    assert groups_of(found) == sorted(map(set, union_find.groups()), key=min)
+    assert len(found) == sum(len(group) for group in union_find.groups())  # every member listed once
+    assert summary["conflicting_pairs"] == sum(label_pairs.values())
+    assert summary["label_pairs"] == [{"labels": list(k), "pairs": n} for k, n in sorted(label_pairs.items())]
+    assert [row["example_id"] for row in found if row["group_id"] == "1"] == sorted(union_find.groups()[0])
+
+
+@pytest.mark.slow
+def test_a_cell_of_100000_copies_and_one_conflicting_row(tmp_path):
+    """100,000 exact copies in one cell cost one comparison with their partner (all pairs would be 5 * 10^9);
+    every copy is still listed in the group."""
+    copies = 100_000
+    rows = [(f"copy{i:06d}", "A", "1.0", "red") for i in range(copies)]
+    rows += [("other", "B", "1.05", "red"), ("far", "B", "9.0", "red")]
+    _write_csv(tmp_path / "csv" / "copies.csv", ["example_id", "label", "x", "colour"], rows)
+    examples = examples_from_csv(tmp_path / "csv", tmp_path / "examples", id_column="example_id")
+    _, found, summary = run_conflicts(examples, tmp_path / "conflicts", label_column="label", labeler_columns=[],
+                                      metadata_columns=[], exclude=[], absolute_tolerances={},
+                                      relative_tolerances={}, tolerance=0.1)
+    assert groups_of(found) == [{f"copy{i:06d}" for i in range(copies)} | {"other"}]
+    assert len(found) == copies + 1
+    assert summary["groups"] == 1 and summary["examples_in_conflict"] == copies + 1
+    assert summary["conflicting_pairs"] == copies
+    assert summary["label_pairs"] == [{"labels": ["A", "B"], "pairs": copies}]

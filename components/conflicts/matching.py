@@ -104,8 +104,9 @@ class Matcher:
 
 def pairs_in_bucket(members, matcher):
     """Conflicting pairs among one bucket's members, each a (role, record) with role 'home' or 'visitor' and record
-    (example_id, label, features, ...). Yields (record_a, record_b) with a's id first; a pair may come from
-    several buckets, so the caller de-duplicates."""
+    (id, label, features, ...): the executor passes distinct rows (smallest example id, label, features, count).
+    Yields (record_a, record_b) with a's id first; a pair may come from several buckets, so the caller
+    de-duplicates."""
     homes, visitors = [], []
     for role, record in members:
         (homes if role == "home" else visitors).append(record)
