@@ -192,7 +192,8 @@ def test_emulated_run_of_the_compiled_data_stage(tmp_path):
     shutil.copytree(os.path.join(REPO, "data", "demo"), bucket / "data")
     config = load_config(write_config(tmp_path / "emulated.toml", {
         "kubeflow": {"image": IMAGE, "pipeline_root": f"{BUCKET}/pipelines"},
-        "data": {"input_dir": f"{BUCKET}/data"}}))
+        "data": {"input_dir": f"{BUCKET}/data"},
+        "drift": {"baseline": "pinned", "baseline_span": 1}}))  # a remote input_dir is not listed when compiling
     assert kubeflow_runner.check(config) == []
     pipeline = kubeflow_runner.compile_pipeline(config, str(tmp_path / "job.json"), data_only=True)
 
@@ -214,8 +215,16 @@ def test_emulated_run_of_the_compiled_data_stage(tmp_path):
             assert uri.startswith(str(bucket / "pipelines")), uri
             written = [files for _, _, files in os.walk(uri) if files] if os.path.isdir(uri) else [uri]
             assert os.path.exists(uri) and written, f"{component.id}.{key} wrote nothing at {uri}"
-    # ExampleGen's driver ran first and resolved the span and the input fingerprint that KFP caches on.
-    (gen,) = [run for run in runs.values() if len(run.commands) == 2]
-    assert gen.commands[0][:3] == ["python", "-m", "tfx.orchestration.kubeflow.v2.file_based_example_gen.driver"]
-    resolved = gen.driver_output["parameterValues"]
-    assert resolved["span"] == 0 and "num_files:1" in resolved["input_fingerprint"]
+    # Each ExampleGen's driver ran first and resolved the span (the latest, and the pinned drift baseline) and the
+    # input fingerprint that KFP caches on; the Drift step compared them.
+    gens = {run.name: run for run in runs.values() if len(run.commands) == 2}
+    assert set(gens) == {"FastExampleGen", "BaselineExampleGen"}
+    for name, span in (("FastExampleGen", 2), ("BaselineExampleGen", 1)):
+        assert gens[name].commands[0][:3] == ["python", "-m",
+                                              "tfx.orchestration.kubeflow.v2.file_based_example_gen.driver"]
+        resolved = gens[name].driver_output["parameterValues"]
+        assert resolved["span"] == span and "num_files:1" in resolved["input_fingerprint"]
+    drift_uri = runs["Drift"].output["artifacts"]["drift"]["artifacts"][0]["uri"]
+    with open(os.path.join(drift_uri, "drift.json")) as f:
+        drift = json.load(f)
+    assert (drift["current_span"], drift["baseline_span"]) == (2, 1) and drift["drifted_features"] == ["site"]

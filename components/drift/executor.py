@@ -40,6 +40,7 @@ class Executor(base_executor.BaseExecutor):
             exclude=tuple(json.loads(exec_properties["exclude"])))
         current_span, baseline_span = current.span, exec_properties["baseline_span"]
         result = report.build(comparisons, current_span, baseline_span, split, thresholds)
+        fileio.makedirs(output.uri)  # on Kubeflow the output folder does not exist yet
         summary_path = os.path.join(output.uri, component.SUMMARY_FILE)
         with fileio.open(os.path.join(output.uri, component.DRIFT_FILE), "w") as f:
             f.write(json.dumps(result, indent=2))
