@@ -14,7 +14,8 @@ from tfx.types import standard_artifacts, standard_component_specs
 
 from components.corrections.component import BASE_DATA_VERSION, CORRECTIONS_APPLIED
 from components.drift.component import DRIFTED_FEATURES, VERDICT, DriftReport
-from components.error_analysis.component import PROPERTY_TOP_DIAGNOSIS, PROPERTY_TOP_SLICE, PROPERTY_WEAK_SLICES
+from components.error_analysis.component import (PROPERTY_LEVER, PROPERTY_TOP_DIAGNOSIS, PROPERTY_TOP_SLICE,
+                                                 PROPERTY_WEAK_SLICES)
 from components.label_consistency.component import KRIPPENDORFF_ALPHA
 from components.provenance.component import DATA_VERSION, INSTRUCTIONS_VERSION
 from pipeline.mlmd_graph import CACHED, decode, format_time
@@ -82,6 +83,7 @@ COLUMNS = [
     Column("accuracy", "accuracy", lambda run: _accuracy(run.newest(standard_artifacts.ModelEvaluation.TYPE_NAME)),
            _three_digits),
     Column("top_weak_slice", None, lambda run: run.newest_property(PROPERTY_TOP_SLICE) or None),
+    Column("lever", None, lambda run: run.newest_property(PROPERTY_LEVER)),  # more data, cleaner labels, cannot tell
     Column("top_diagnosis", None, lambda run: run.newest_property(PROPERTY_TOP_DIAGNOSIS) or None),
     Column("weak_slices", "weak slices", lambda run: run.newest_property(PROPERTY_WEAK_SLICES),
            lambda value, row: f"{value} ({row['top_diagnosis']})" if value else "0"),
