@@ -9,19 +9,15 @@ import json
 from typing import Any, Callable, Optional
 
 from ml_metadata.proto import metadata_store_pb2
-from tfx.components.evaluator.constants import ARTIFACT_PROPERTY_BLESSED_KEY
-from tfx.types import standard_artifacts, standard_component_specs
 
-from components.corrections.component import BASE_DATA_VERSION, CORRECTIONS_APPLIED
-from components.drift.component import DRIFTED_FEATURES, VERDICT, DriftReport
-from components.error_analysis.component import (PROPERTY_LEVER, PROPERTY_TOP_DIAGNOSIS, PROPERTY_TOP_SLICE,
+from components.corrections.contract import BASE_DATA_VERSION, CORRECTIONS_APPLIED
+from components.drift.contract import ARTIFACT_TYPE_NAME as DRIFT_REPORT, DRIFTED_FEATURES, VERDICT
+from components.error_analysis.contract import (PROPERTY_LEVER, PROPERTY_TOP_DIAGNOSIS, PROPERTY_TOP_SLICE,
                                                  PROPERTY_WEAK_SLICES)
-from components.label_consistency.component import KRIPPENDORFF_ALPHA
-from components.provenance.component import DATA_VERSION, INSTRUCTIONS_VERSION
+from components.label_consistency.contract import KRIPPENDORFF_ALPHA
+from components.provenance.contract import DATA_VERSION, INSTRUCTIONS_VERSION
+from pipeline import tfma_metrics, tfx_names
 from pipeline.mlmd_graph import CACHED, decode, format_time
-from pipeline.pipeline import ACCURACY_METRIC
-
-PUSHED = "pushed"  # what TFX's Pusher sets on its PushedModel (tfx/components/pusher/executor.py, not exported)
 
 
 class Run:
@@ -80,7 +76,7 @@ COLUMNS = [
            lambda value, row: f"{value} ({', '.join(row['drifted_features'])})" if row["drifted_features"] else value),
     Column("labeler_agreement", "labeler alpha", lambda run: run.newest_property(KRIPPENDORFF_ALPHA),
            _three_digits),
-    Column("accuracy", "accuracy", lambda run: _accuracy(run.newest(standard_artifacts.ModelEvaluation.TYPE_NAME)),
+    Column("accuracy", "accuracy", lambda run: _accuracy(run.newest(tfx_names.EVALUATION)),
            _three_digits),
     Column("top_weak_slice", None, lambda run: run.newest_property(PROPERTY_TOP_SLICE) or None),
     Column("lever", None, lambda run: run.newest_property(PROPERTY_LEVER)),  # more data, cleaner labels, cannot tell
@@ -88,9 +84,9 @@ COLUMNS = [
     Column("weak_slices", "weak slices", lambda run: run.newest_property(PROPERTY_WEAK_SLICES),
            lambda value, row: f"{value} ({row['top_diagnosis']})" if value else "0"),
     Column("blessed", "blessed",
-           lambda run: run.flag(standard_artifacts.ModelBlessing.TYPE_NAME, ARTIFACT_PROPERTY_BLESSED_KEY)),
-    Column("pushed", None, lambda run: run.flag(standard_artifacts.PushedModel.TYPE_NAME, PUSHED)),
-    Column("model_id", "model", lambda run: getattr(run.newest(standard_artifacts.Model.TYPE_NAME), "id", None),
+           lambda run: run.flag(tfx_names.BLESSING, tfx_names.BLESSED)),
+    Column("pushed", None, lambda run: run.flag(tfx_names.PUSHED_MODEL, tfx_names.PUSHED)),
+    Column("model_id", "model", lambda run: getattr(run.newest(tfx_names.MODEL), "id", None),
            lambda value, row: f"#{value}"),
     Column("executions", None, lambda run: len(run.executions)),
     Column("cached", "cached",
@@ -124,7 +120,7 @@ def _versioned(graph, examples):
         execution, _ = graph.producer(artifact)
         if execution is not None:
             frontier += [a for _, a in graph.inputs(execution)
-                         if graph.type_name(a) == standard_artifacts.Examples.TYPE_NAME]
+                         if graph.type_name(a) == tfx_names.EXAMPLES]
     return None
 
 
@@ -133,12 +129,12 @@ def _training_examples(graph, executions):
     versioned Examples it made or reused."""
     for execution in executions:
         outputs = [graph.type_name(a) for _, a in graph.outputs(execution)]
-        if standard_artifacts.TransformGraph.TYPE_NAME in outputs:
+        if tfx_names.TRANSFORM_GRAPH in outputs:
             for key, artifact in graph.inputs(execution):
-                if key == standard_component_specs.EXAMPLES_KEY:
+                if key == tfx_names.EXAMPLES_KEY:
                     return _versioned(graph, artifact)
     candidates = [a for e in executions for _, a in graph.outputs(e)
-                  if graph.type_name(a) == standard_artifacts.Examples.TYPE_NAME
+                  if graph.type_name(a) == tfx_names.EXAMPLES
                   and DATA_VERSION in a.custom_properties]
     return max(candidates, key=lambda a: a.id) if candidates else None
 
@@ -155,7 +151,7 @@ def _span(examples):
 
 def _drift(run, key):
     """A custom property of the run's DriftReport (components/drift), JSON lists decoded; None without one."""
-    report = run.newest(DriftReport.TYPE_NAME)
+    report = run.newest(DRIFT_REPORT)
     if report is None or key not in report.custom_properties:
         return None
     value = decode(report.custom_properties[key])
@@ -164,16 +160,7 @@ def _drift(run, key):
 
 def _accuracy(evaluation):
     """Overall accuracy from the Evaluator's output files (TFMA does not put metrics in MLMD)."""
-    if evaluation is None:
-        return None
-    import tensorflow_model_analysis as tfma  # heavy; only when a run has an evaluation
-    for metrics in tfma.load_metrics(evaluation.uri):
-        if metrics.slice_key.single_slice_keys:
-            continue
-        for entry in metrics.metric_keys_and_values:
-            if entry.key.name == ACCURACY_METRIC:
-                return entry.value.double_value.value
-    return None
+    return None if evaluation is None else tfma_metrics.overall(evaluation.uri).get(tfma_metrics.ACCURACY_METRIC)
 
 
 def ledger(graph):

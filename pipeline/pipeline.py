@@ -68,7 +68,7 @@ def model_custom_config(config: Config):
             "learning_rate": m.learning_rate, "hidden_units": m.hidden_units}
 
 
-ACCURACY_METRIC = "sparse_categorical_accuracy"  # TFMA's name for SparseCategoricalAccuracy; the ledger reads it
+from pipeline.tfma_metrics import ACCURACY_METRIC  # noqa: E402 (TFMA's metric name, with its TF-free reader)
 
 
 def eval_config(config: Config, label_column):

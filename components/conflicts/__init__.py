@@ -1,4 +1,3 @@
 """X->y conflicts: near-identical examples with different labels.
 
-component.py is imported first: it holds the contract constants that executor.py (which it imports) reads."""
-from components.conflicts import component  # noqa: F401
+contract.py holds the contract constants (no TFX), component.py the component (it re-exports them)."""

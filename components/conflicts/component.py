@@ -6,15 +6,7 @@ from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-# Contract, defined before the executor is imported (it imports these from here). The LabelConflicts artifact's files:
-CONFLICTS_FILE = "conflicts.csv"  # CONFLICT_COLUMNS, then the metadata columns, then the compared columns
-CONFLICT_COLUMNS = ["group_id", "example_id", "label", "split"]
-SUMMARY_FILE = "summary.json"
-# Its custom properties (the first four are counts, also keys of summary.json):
-COUNT_PROPERTIES = ("groups", "examples_in_conflict", "conflicting_pairs", "examples_without_label")
-LABEL_PAIRS = "label_pairs"
-EXCLUDED_ALL_MISSING = "excluded_all_missing"
-SKIPPED = "skipped"
+from components.conflicts.contract import *  # noqa: F401,F403 (the contract, re-exported)
 
 from components.conflicts import executor  # noqa: E402
 
@@ -22,7 +14,7 @@ from components.conflicts import executor  # noqa: E402
 class LabelConflicts(types.Artifact):
     """A folder with conflicts.csv (group_id, example_id, label, split, metadata and compared columns) and
     summary.json (counts, label pairs, compared and excluded columns)."""
-    TYPE_NAME = "components.LabelConflicts"  # imports as the class: Kubeflow resolves types by name
+    TYPE_NAME = ARTIFACT_TYPE_NAME  # imports as the class: Kubeflow resolves types by name
 
 
 class ConflictsSpec(ComponentSpec):

@@ -21,7 +21,7 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
-from components.conflicts.component import (CONFLICT_COLUMNS, CONFLICTS_FILE, COUNT_PROPERTIES,
+from components.conflicts.contract import (CONFLICT_COLUMNS, CONFLICTS_FILE, COUNT_PROPERTIES,
                                             EXCLUDED_ALL_MISSING, LABEL_PAIRS, SKIPPED, SUMMARY_FILE)
 from components.conflicts.matching import Matcher, UnionFind, pairs_in_bucket
 from components.examples_io import read

@@ -1,4 +1,3 @@
 """Corrections: reviewed labels applied to the Examples, linked in ML Metadata to the file they came from.
 
-component.py is imported first: it holds the contract constants that executor.py (which it imports) reads."""
-from components.corrections import component  # noqa: F401
+contract.py holds the contract constants (no TFX), component.py the component (it re-exports them)."""

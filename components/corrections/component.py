@@ -10,21 +10,7 @@ from tfx.types import standard_artifacts
 from tfx.types.artifact import Artifact
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-# Contract (the corrections CSV's columns are parse.REQUIRED_COLUMNS, in the pure module the pre-flight reads too):
-# the custom properties set on the corrected Examples, on top of the provenance ones it updates (data_version,
-# data_fingerprint, label_counts). components/examples_io/artifacts.py carries every one over to derived Examples;
-# pipeline/ledger.py reads some. Defined before the executor is imported, which imports them from here.
-BASE_DATA_VERSION = "base_data_version"
-CORRECTIONS_FILE = "corrections_file"
-CORRECTIONS_VERSION = "corrections_version"
-CORRECTIONS_APPLIED = "corrections_applied"
-LABELS_CHANGED = "labels_changed"
-CORRECTIONS_SKIPPED_EMPTY = "corrections_skipped_empty"
-CORRECTIONS_REPEATED = "corrections_repeated"
-CORRECTIONS_LISTED = "corrections"  # JSON list of the first changes
-CORRECTIONS_PROPERTIES = (BASE_DATA_VERSION, CORRECTIONS_FILE, CORRECTIONS_VERSION, CORRECTIONS_APPLIED,
-                          LABELS_CHANGED, CORRECTIONS_SKIPPED_EMPTY, CORRECTIONS_REPEATED, CORRECTIONS_LISTED)
-SHA256 = "sha256"  # custom property of the imported Corrections artifact
+from components.corrections.contract import *  # noqa: F401,F403 (the contract, re-exported)
 
 from components.corrections import executor  # noqa: E402
 
@@ -33,7 +19,7 @@ class Corrections(Artifact):
     """A CSV of reviewed labels: example_id, corrected_label, reviewer, reason (other columns are ignored).
 
     Its URI is the CSV file itself; the custom property `sha256` pins the content it had when imported."""
-    TYPE_NAME = "components.Corrections"  # importable by this name, as Kubeflow's container needs
+    TYPE_NAME = ARTIFACT_TYPE_NAME  # importable by this name, as Kubeflow's container needs
 
 
 class CorrectionsApplierSpec(ComponentSpec):

@@ -14,7 +14,7 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
-from components.corrections.component import (BASE_DATA_VERSION, CORRECTIONS_APPLIED, CORRECTIONS_FILE,
+from components.corrections.contract import (BASE_DATA_VERSION, CORRECTIONS_APPLIED, CORRECTIONS_FILE,
                                               CORRECTIONS_LISTED, CORRECTIONS_REPEATED, CORRECTIONS_SKIPPED_EMPTY,
                                               CORRECTIONS_VERSION, LABELS_CHANGED, SHA256)
 from components.corrections.parse import CorrectionsError, check_ids, decode, fail, parse_corrections
@@ -25,7 +25,7 @@ from components.examples_io.schema import check_columns, is_integer, label_domai
 from components.examples_io.tfrecord import WriteSplit, write_empty_shards
 from components.examples_io.values import feature_value
 from components.progress import say
-from components.provenance.component import DATA_FINGERPRINT, DATA_VERSION, LABEL_COUNTS
+from components.provenance.contract import DATA_FINGERPRINT, DATA_VERSION, LABEL_COUNTS
 
 MAX_LISTED = 100  # the `corrections` custom property lists at most this many changes
 

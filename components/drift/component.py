@@ -12,15 +12,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-# Contract, defined before the executor is imported (it imports these from here).
-DRIFT_FILE = "drift.json"  # {"verdict", "current_span", "baseline_span", "split", "thresholds", "features": [...]}
-SUMMARY_FILE = "summary.md"
-VERDICT = "verdict"  # custom property: the worst feature verdict (measures.VERDICTS)
-DRIFTED_FEATURES = "drifted_features"  # custom property: JSON list of the features with verdict "drift"
-POSSIBLE_DRIFT_FEATURES = "possible_drift_features"  # JSON list, verdict "possible drift"
-LABEL_VERDICT = "label_verdict"  # the label column's verdict (label drift), empty without a label
-CURRENT_SPAN = "current_span"
-BASELINE_SPAN = "baseline_span"
+from components.drift.contract import *  # noqa: F401,F403 (the contract, re-exported)
 
 from components.drift import executor  # noqa: E402
 
@@ -28,7 +20,7 @@ from components.drift import executor  # noqa: E402
 class DriftReport(types.Artifact):
     """drift.json and summary.md. Custom properties: verdict, drifted_features, possible_drift_features,
     label_verdict, current_span, baseline_span."""
-    TYPE_NAME = "components.DriftReport"  # importable by this name, as Kubeflow's container needs
+    TYPE_NAME = ARTIFACT_TYPE_NAME  # importable by this name, as Kubeflow's container needs
 
 
 class DriftSpec(ComponentSpec):

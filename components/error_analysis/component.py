@@ -8,22 +8,7 @@ from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionP
 
 from components.label_errors.component import LabelIssues
 
-# The contract: files in the artifact's folder, their columns, and the custom properties the ledger reads.
-ANALYSIS_FILE = "error_analysis.json"  # everything: overall, metadata slices, weak slices with their evidence
-SUMMARY_FILE = "summary.md"  # the same, for people
-# Eval examples the model gets wrong inside weak slices diagnosed "labels": what ReviewQueue adds to its queue.
-REVIEW_FILE = "weak_slice_examples.csv"
-REVIEW_COLUMNS = ["example_id", "given_label", "predicted_label", "slice", "diagnosis", "split"]
-PREDICTIONS_FILE = "eval_predictions.csv"  # every eval example: what the model said, to compare runs example by example
-PREDICTION_COLUMNS = ["example_id", "label", "predicted_label", "correct"]
-PROPERTY_EVAL_ACCURACY = "eval_accuracy"
-PROPERTY_WEAK_SLICES = "weak_slices"
-PROPERTY_TOP_SLICE = "top_weak_slice"  # "" when there is none
-PROPERTY_TOP_DIAGNOSIS = "top_diagnosis"  # one of slices.DIAGNOSES, or ""
-PROPERTY_VERDICT = "verdict"  # one line: what to do next
-PROPERTY_LEVER = "lever"  # levers.advise: "more_data", "cleaner_labels", "cannot_tell"; absent without label flags
-PROPERTY_LEVER_ANSWER = "lever_answer"  # the same in words, with the numbers
-
+from components.error_analysis.contract import *  # noqa: F401,F403 (the contract, re-exported)
 
 from components.error_analysis import executor  # noqa: E402 (after the contract, as the other components do)
 
@@ -33,7 +18,7 @@ class ErrorAnalysisResult(types.Artifact):
 
     Custom properties: eval_accuracy, weak_slices, top_weak_slice, top_diagnosis, verdict,
     weak_slices_<diagnosis> (a count per diagnosis), and with label-error flags lever and lever_answer."""
-    TYPE_NAME = "components.ErrorAnalysisResult"  # importable by this name, as Kubeflow's container needs
+    TYPE_NAME = ARTIFACT_TYPE_NAME  # importable by this name, as Kubeflow's container needs
 
 
 class ErrorAnalysisSpec(ComponentSpec):

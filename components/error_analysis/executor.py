@@ -26,7 +26,7 @@ from tfx_bsl.public.proto import model_spec_pb2
 from components.error_analysis import levers, report, slices
 from components.examples_io.artifacts import split_files_pattern
 from components.examples_io.values import feature_value
-from components.label_errors.component import ISSUES_FILE  # its flagged examples, all splits
+from components.label_errors.contract import ISSUES_FILE  # its flagged examples, all splits
 from models.features import LABEL_VOCABULARY
 
 # Columns of the analysed rows that the slice module reads by these names; slice columns may not use them.

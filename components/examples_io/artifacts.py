@@ -20,8 +20,8 @@ def carried_properties():
     on the Examples the training stage reads: ExampleGen's, and every one the provenance and corrections components
     declare in their contracts (a property they add there is carried over with no change here)."""
     # Imported here, not at the top: those modules import their executors, which import this module.
-    from components.corrections.component import CORRECTIONS_PROPERTIES
-    from components.provenance.component import PROVENANCE_PROPERTIES
+    from components.corrections.contract import CORRECTIONS_PROPERTIES
+    from components.provenance.contract import PROVENANCE_PROPERTIES
     return EXAMPLE_GEN_PROPERTIES + PROVENANCE_PROPERTIES + CORRECTIONS_PROPERTIES
 
 

@@ -12,21 +12,7 @@ from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-# Contract, defined before the executor is imported (it imports these from here). The consensus Examples' two new
-# features:
-CONSENSUS_FEATURE = "consensus_label"
-AGREEMENT_FEATURE = "label_agreement"
-# The LabelConsistency artifact's files and custom properties:
-METRICS_FILE = "metrics.json"
-SUMMARY_FILE = "summary.md"
-LABEL_STATS_FILE = "label_stats.json"  # the summed sufficient statistics (mergeable across runs)
-DISAGREEMENTS_FILE = "disagreements.csv"  # <id column>, one column per labeler, then DISAGREEMENT_COLUMNS
-DISAGREEMENT_COLUMNS = ("consensus", "agreement", "label", "split")
-KRIPPENDORFF_ALPHA = "krippendorff_alpha"
-FLEISS_KAPPA = "fleiss_kappa"
-HLP_ESTIMATE = "hlp_estimate"
-CLASSES_TO_REVIEW = "classes_to_review"
-GATE = "gate"
+from components.label_consistency.contract import *  # noqa: F401,F403 (the contract, re-exported)
 
 from components.label_consistency import executor  # noqa: E402
 
@@ -35,7 +21,7 @@ class LabelConsistencyReport(types.Artifact):
     """Inter-labeler agreement report: METRICS_FILE, SUMMARY_FILE, DISAGREEMENTS_FILE, LABEL_STATS_FILE. Custom
     properties: krippendorff_alpha, fleiss_kappa, hlp_estimate (floats, absent when undefined), classes_to_review
     (JSON list, worst first), gate (pass / warn / fail)."""
-    TYPE_NAME = "components.LabelConsistencyReport"  # importable by this name, as Kubeflow's container needs
+    TYPE_NAME = ARTIFACT_TYPE_NAME  # importable by this name, as Kubeflow's container needs
 
 
 class LabelConsistencySpec(ComponentSpec):

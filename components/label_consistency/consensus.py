@@ -10,7 +10,7 @@ import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components.label_consistency import metrics as M
-from components.label_consistency.component import AGREEMENT_FEATURE, CONSENSUS_FEATURE
+from components.label_consistency.contract import AGREEMENT_FEATURE, CONSENSUS_FEATURE
 from components.label_consistency.long_form import RAW_RECORD
 from components.safe_text import spreadsheet_row
 

@@ -22,7 +22,7 @@ from components.examples_io.schema import check_columns, label_domain, projected
 from components.examples_io.tfrecord import WriteSplit, write_empty_shards
 from components.label_consistency import report
 from components.label_consistency.combine import StatsCombine, fit_dawid_skene, stats_from_json, stats_to_json
-from components.label_consistency.component import (CLASSES_TO_REVIEW, DISAGREEMENT_COLUMNS, DISAGREEMENTS_FILE,
+from components.label_consistency.contract import (CLASSES_TO_REVIEW, DISAGREEMENT_COLUMNS, DISAGREEMENTS_FILE,
                                                     FLEISS_KAPPA, GATE, HLP_ESTIMATE, KRIPPENDORFF_ALPHA,
                                                     LABEL_STATS_FILE, METRICS_FILE, SUMMARY_FILE)
 from components.label_consistency.consensus import WriteConsensus, consensus_schema

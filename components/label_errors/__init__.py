@@ -1,4 +1,3 @@
 """Likely label errors by confident learning; see README.md.
 
-component.py is imported first: it holds the contract constants that executor.py (which it imports) reads."""
-from components.label_errors import component  # noqa: F401
+contract.py holds the contract constants (no TFX), component.py the component (it re-exports them)."""

@@ -6,15 +6,7 @@ from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
-# Contract, defined before the executor is imported (it imports these from here). The LabelIssues artifact's files:
-ISSUES_FILE = "label_issues.csv"  # ISSUE_COLUMNS, then the metadata columns; worst first
-ISSUE_COLUMNS = ["example_id", "given_label", "suggested_label", "quality_score"]
-SUMMARY_FILE = "summary.json"
-# Its custom properties:
-NUM_ISSUES = "num_issues"
-NUM_ANALYSED = "num_analysed"
-ESTIMATED_NOISE_RATE = "estimated_noise_rate"
-SKIPPED = "skipped"
+from components.label_errors.contract import *  # noqa: F401,F403 (the contract, re-exported)
 
 from components.label_errors import executor  # noqa: E402
 
@@ -24,7 +16,7 @@ class LabelIssues(types.Artifact):
 
     Custom properties: num_issues, num_analysed, estimated_noise_rate (absent when skipped), skipped (the reason the
     finder could not run on this data, or empty)."""
-    TYPE_NAME = "components.LabelIssues"  # importable by this name, as Kubeflow's container needs
+    TYPE_NAME = ARTIFACT_TYPE_NAME  # importable by this name, as Kubeflow's container needs
 
 
 class LabelErrorsSpec(types.ComponentSpec):

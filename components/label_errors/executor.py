@@ -22,7 +22,7 @@ from components.examples_io.schema import check_columns, read_schema
 from components.examples_io.values import first_values
 from components.input_checks import InputError, id_and_label_problems
 from components.label_errors import finder
-from components.label_errors.component import (ESTIMATED_NOISE_RATE, ISSUE_COLUMNS, ISSUES_FILE, NUM_ANALYSED,
+from components.label_errors.contract import (ESTIMATED_NOISE_RATE, ISSUE_COLUMNS, ISSUES_FILE, NUM_ANALYSED,
                                                NUM_ISSUES, SKIPPED, SUMMARY_FILE)
 from components.progress import say, warn
 from components.safe_text import spreadsheet_cell

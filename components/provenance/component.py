@@ -10,23 +10,7 @@ from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
-# Contract: the custom properties this component records on its Examples (components/examples_io.py carries every
-# one of them over to the Examples derived from these; pipeline/ledger.py reads some). Defined before the executor
-# is imported, which imports them from here.
-SOURCE_PROPERTIES = ("source_name", "source_uri", "owner", "collection_window")  # keys of the `source` parameter
-INSTRUCTIONS_FILE = "instructions_file"
-INSTRUCTIONS_VERSION = "instructions_version"
-LABELERS = "labelers"
-DATA_INVENTORY = "data_inventory"
-INPUT_FILES = "input_files"
-DATA_FINGERPRINT = "data_fingerprint"
-DATA_VERSION = "data_version"
-EXAMPLES_PER_SPLIT = "examples_per_split"
-LABEL_COUNTS = "label_counts"
-METADATA_COUNTS = "metadata_counts"
-PROVENANCE_PROPERTIES = SOURCE_PROPERTIES + (
-    INSTRUCTIONS_FILE, INSTRUCTIONS_VERSION, LABELERS, DATA_INVENTORY, INPUT_FILES, DATA_FINGERPRINT, DATA_VERSION,
-    EXAMPLES_PER_SPLIT, LABEL_COUNTS, METADATA_COUNTS)
+from components.provenance.contract import *  # noqa: F401,F403 (the contract, re-exported)
 
 from components.provenance import executor  # noqa: E402
 

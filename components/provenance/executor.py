@@ -20,7 +20,7 @@ from components.examples_io.results import Results
 from components.examples_io.values import feature_value
 from components.input_checks import InputError
 from components.progress import say
-from components.provenance.component import (DATA_FINGERPRINT, DATA_INVENTORY, DATA_VERSION, EXAMPLES_PER_SPLIT,
+from components.provenance.contract import (DATA_FINGERPRINT, DATA_INVENTORY, DATA_VERSION, EXAMPLES_PER_SPLIT,
                                              INPUT_FILES, INSTRUCTIONS_FILE, INSTRUCTIONS_VERSION, LABEL_COUNTS,
                                              LABELERS, METADATA_COUNTS, SOURCE_PROPERTIES)
 from components.spans import artifact_span, span_files

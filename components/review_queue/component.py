@@ -15,13 +15,7 @@ from components.error_analysis.component import ErrorAnalysisResult
 from components.label_consistency.component import LabelConsistencyReport
 from components.label_errors.component import LabelIssues
 
-# Contract, defined before the executor is imported (it imports these from here). The LabelReviewQueue artifact's
-# files and custom properties:
-QUEUE_FILE = "review_queue.csv"  # queue.QUEUE_COLUMNS, queue.EXTRA_COLUMNS, then the metadata columns
-SUMMARY_FILE = "summary.json"
-ROWS = "rows"
-ROWS_FROM = "rows_from_{finder}"  # one per finder given
-ROWS_WITH_SEVERAL_SIGNALS = "rows_with_several_signals"
+from components.review_queue.contract import *  # noqa: F401,F403 (the contract, re-exported)
 
 from components.review_queue import executor  # noqa: E402
 
@@ -29,7 +23,7 @@ from components.review_queue import executor  # noqa: E402
 class LabelReviewQueue(types.Artifact):
     """A folder with review_queue.csv (one row per flagged example, ranked) and summary.json (counts).
     Custom properties: rows, rows_from_<finder>, rows_with_several_signals."""
-    TYPE_NAME = "components.LabelReviewQueue"  # imports as the class: Kubeflow resolves types by name
+    TYPE_NAME = ARTIFACT_TYPE_NAME  # imports as the class: Kubeflow resolves types by name
 
 
 class ReviewQueueSpec(ComponentSpec):

@@ -14,11 +14,11 @@ from tfx.dsl.components.base import base_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
-from components.conflicts.component import CONFLICTS_FILE
-from components.error_analysis.component import REVIEW_FILE
-from components.label_consistency.component import DISAGREEMENTS_FILE
-from components.label_errors.component import ISSUES_FILE
-from components.review_queue.component import QUEUE_FILE, ROWS, ROWS_FROM, ROWS_WITH_SEVERAL_SIGNALS, SUMMARY_FILE
+from components.conflicts.contract import CONFLICTS_FILE
+from components.error_analysis.contract import REVIEW_FILE
+from components.label_consistency.contract import DISAGREEMENTS_FILE
+from components.label_errors.contract import ISSUES_FILE
+from components.review_queue.contract import QUEUE_FILE, ROWS, ROWS_FROM, ROWS_WITH_SEVERAL_SIGNALS, SUMMARY_FILE
 from components.review_queue.queue import EXTRA_COLUMNS, QUEUE_COLUMNS, build_queue, summarize
 from components.progress import say
 from components.safe_text import MAX_DISPLAY_CHARS, restore_cell, spreadsheet_row

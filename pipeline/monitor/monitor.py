@@ -30,6 +30,7 @@ from pipeline.configs import metadata_path
 from pipeline.monitor import CONTEXT_TYPE, EXECUTION_TYPE, REPORT_TYPE, context_name
 from pipeline.monitor import estimates, report, serving_input
 from pipeline.monitor.preflight import Plan
+from pipeline import tfma_metrics
 
 STATISTICS_FILE, PREDICTIONS_FILE = "serving_statistics.pb", "predictions.json"  # beside report.py's files
 TRAIN_SPLIT, EVAL_SPLIT = "train", "eval"
@@ -169,13 +170,8 @@ def _split_statistics(statistics_artifact, split):
 
 def _evaluated_accuracy(evaluation):
     """(accuracy, example count) of the overall slice from the Evaluator's output (TFMA keeps metrics out of MLMD)."""
-    import tensorflow_model_analysis as tfma
-    from pipeline.pipeline import ACCURACY_METRIC
-    values = {}
-    for metrics in tfma.load_metrics(evaluation.uri):
-        if not metrics.slice_key.single_slice_keys:
-            values = {entry.key.name: entry.value.double_value.value for entry in metrics.metric_keys_and_values}
-    return values.get(ACCURACY_METRIC), values.get("example_count")
+    values = tfma_metrics.overall(evaluation.uri)
+    return values.get(tfma_metrics.ACCURACY_METRIC), values.get(tfma_metrics.EXAMPLE_COUNT)
 
 
 def _schema_anomalies(serving_statistics, schema, layout, label):

@@ -6,16 +6,9 @@ reused, so a cached re-run's report shows the same findings (and gate verdicts) 
 """
 from pipeline.mlmd_graph import CACHED, LineageError, decode, format_time
 
-# Artifact type names, as strings: importing the TFX classes would import TensorFlow. components/report_test.py
+# Artifact type names, as strings: importing the TFX classes would import TensorFlow. tests/test_report_units.py
 # checks they equal the components' TYPE_NAMEs.
-EXAMPLES = "Examples"
-STATISTICS = "ExampleStatistics"
-ANOMALIES = "ExampleAnomalies"
-SCHEMA = "Schema"
-MODEL = "Model"
-EVALUATION = "ModelEvaluation"
-BLESSING = "ModelBlessing"
-PUSHED_MODEL = "PushedModel"
+from pipeline.tfx_names import ANOMALIES, BLESSING, EVALUATION, EXAMPLES, MODEL, PUSHED_MODEL, SCHEMA, STATISTICS  # noqa: E402,F401
 # A type renamed since: the current name first, then the name older runs recorded.
 LABEL_CONSISTENCY = ("components.LabelConsistencyReport", "components.LabelConsistency")
 LABEL_ISSUES = "components.LabelIssues"

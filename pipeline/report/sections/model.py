@@ -5,9 +5,7 @@ from statsmodels.stats.proportion import proportion_confint
 from pipeline.report import charts, files
 from pipeline.report.html import Section, number, render
 from pipeline.report.run_outputs import BLESSING, EVALUATION, MODEL, PUSHED_MODEL, prop
-
-ACCURACY = "sparse_categorical_accuracy"  # the metric pipeline/pipeline.py's eval_config blesses on
-EXAMPLE_COUNT = "example_count"
+from pipeline.tfma_metrics import ACCURACY_METRIC, EXAMPLE_COUNT, slice_values
 EVAL_CONFIG_FILE = "eval_config.json"  # written by TFMA beside its metrics
 
 TEMPLATE = """
@@ -43,19 +41,16 @@ def _slice_name(slice_key):
 
 
 def read_slices(evaluation_uri):
-    """[{slice, accuracy, examples}] from TFMA's metrics file, overall first. Imports TensorFlow (TFMA's reader)."""
-    import tensorflow_model_analysis as tfma
+    """[{slice, accuracy, examples}] from TFMA's metrics file, overall first."""
     rows = []
-    for metrics in tfma.load_metrics(evaluation_uri):
-        values = {entry.key.name: entry.value.double_value.value for entry in metrics.metric_keys_and_values
-                  if entry.value.HasField("double_value")}
-        accuracy = values.get(ACCURACY)
+    for slice_key, values in slice_values(evaluation_uri):
+        accuracy = values.get(ACCURACY_METRIC)
         examples = int(values[EXAMPLE_COUNT]) if EXAMPLE_COUNT in values else None
         interval = None
         if accuracy is not None and examples:
             low, high = proportion_confint(round(accuracy * examples), examples, alpha=0.05, method="wilson")
             interval = [float(low), float(high)]
-        rows.append({"slice": _slice_name(metrics.slice_key), "accuracy": accuracy, "examples": examples,
+        rows.append({"slice": _slice_name(slice_key), "accuracy": accuracy, "examples": examples,
                      "interval": interval})
     return sorted(rows, key=lambda r: (r["slice"] != "overall", r["slice"]))
 
