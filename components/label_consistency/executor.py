@@ -171,5 +171,5 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             return
         message = report.gate_message(status, reasons, result, summary_path)
         if status == "fail":
-            raise LabelConsistencyError(message)
+            raise report.AgreementGateError(message)
         warn("LabelConsistency", message)

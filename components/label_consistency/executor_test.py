@@ -168,7 +168,7 @@ def test_disagreements_csv_lists_every_split_vote(demo_report):
 
 def test_fail_gate_stops_with_worst_classes_and_summary_path(demo):
     examples, schema, root = demo
-    with pytest.raises(executor.LabelConsistencyError) as error:
+    with pytest.raises(executor.report.AgreementGateError) as error:
         run_executor(examples, schema, str(root / "fail"), on_low_agreement="fail", consensus_method="dawid_skene")
     summary = os.path.join(str(root / "fail"), "label_consistency", "summary.md")
     assert "Chinstrap" in str(error.value) and summary in str(error.value)

@@ -70,6 +70,11 @@ def build_metrics(stats: M.LabelStats, classes, labelers, min_class_agreement, i
     }
 
 
+class AgreementGateError(RuntimeError):
+    """on_low_agreement = "fail" and the labelers agree too little: the run stops before Transform (exit 1, as the
+    drift gate; not an input error)."""
+
+
 def gate(metrics, min_agreement, min_class_agreement, on_low_agreement):
     """("pass" | "warn" | "fail", reasons). Low agreement gives `on_low_agreement`; undefined agreement only warns
     (a single class is not low agreement, but nobody should trust a gate that could not be evaluated)."""
