@@ -26,14 +26,13 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from statsmodels.stats.contingency_tables import mcnemar
 
-from components.error_analysis.component import ANALYSIS_FILE, PREDICTIONS_FILE, ErrorAnalysisResult
+from components.error_analysis import contract as analysis_contract
 from components.error_analysis.slices import wilson_interval
-from components.review_queue.component import LabelReviewQueue
+from components.review_queue import contract as queue_contract
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ANSWER_KEYS = os.path.join(REPO, "data", "answer_keys")
 REVIEWER = "scripted-reviewer (simulation: data/answer_keys)"
-QUEUE_FILE = "review_queue.csv"
 
 
 def answer_key():
@@ -90,8 +89,8 @@ def main():
             "data": {"span": 1, "train_buckets": 1, "eval_buckets": 1}}
 
     run_pipeline(os.path.join(root, "run1.toml"), base)
-    analysis_1 = newest_uri(metadata, ErrorAnalysisResult.TYPE_NAME)
-    with open(os.path.join(newest_uri(metadata, LabelReviewQueue.TYPE_NAME), QUEUE_FILE)) as f:
+    analysis_1 = newest_uri(metadata, analysis_contract.ARTIFACT_TYPE_NAME)
+    with open(os.path.join(newest_uri(metadata, queue_contract.ARTIFACT_TYPE_NAME), queue_contract.QUEUE_FILE)) as f:
         queue = list(csv.DictReader(f))
     truth = answer_key()
     answers = review(queue, args.review_top, truth)
@@ -105,7 +104,7 @@ def main():
           f"queued examples reviewed, {changed} labels corrected; {corrections}", flush=True)
 
     run_pipeline(os.path.join(root, "run2.toml"), {**base, "labels": {"corrections_file": corrections}})
-    analysis_2 = newest_uri(metadata, ErrorAnalysisResult.TYPE_NAME)
+    analysis_2 = newest_uri(metadata, analysis_contract.ARTIFACT_TYPE_NAME)
     run2_config = os.path.join(root, "run2.toml")
     print(f"\n$ python -m pipeline runs --config {run2_config}", flush=True)
     subprocess.run([sys.executable, "-m", "pipeline", "runs", "--config", run2_config], cwd=REPO, check=False)
@@ -116,9 +115,9 @@ def compare(analysis_1, analysis_2, truth):
     """Both runs' error analyses side by side, and their accuracy on the one reviewed eval set, paired."""
     runs = []
     for uri in (analysis_1, analysis_2):
-        with open(os.path.join(uri, ANALYSIS_FILE)) as f:
+        with open(os.path.join(uri, analysis_contract.ANALYSIS_FILE)) as f:
             analysis = json.load(f)
-        predictions = pd.read_csv(os.path.join(uri, PREDICTIONS_FILE), keep_default_na=False,
+        predictions = pd.read_csv(os.path.join(uri, analysis_contract.PREDICTIONS_FILE), keep_default_na=False,
                                   dtype={"example_id": str}).set_index("example_id")
         runs.append((analysis, predictions))
     given = runs[0][1]["label"]  # run 1's labels, before any correction

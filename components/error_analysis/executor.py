@@ -23,7 +23,7 @@ from tfx.utils import path_utils
 from tfx_bsl.public.beam import RunInference
 from tfx_bsl.public.proto import model_spec_pb2
 
-from components.error_analysis import levers, report, slices
+from components.error_analysis import contract, levers, report, slices
 from components.examples_io.artifacts import split_files_pattern
 from components.examples_io.values import feature_value
 from components.label_errors.contract import ISSUES_FILE  # its flagged examples, all splits
@@ -91,7 +91,6 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     in ML Metadata."""
 
     def Do(self, input_dict, output_dict, exec_properties):
-        from components.error_analysis import component as contract  # here: component.py imports this module
         examples = artifact_utils.get_single_instance(input_dict["examples"])
         model = artifact_utils.get_single_instance(input_dict["model"])
         transform_graph = artifact_utils.get_single_instance(input_dict["transform_graph"])
@@ -154,7 +153,6 @@ def analysed_rows(rows, flagged):
 
 def analyse_and_write(rows, settings, flagged, output_uri):
     """The whole analysis of the gathered rows, written to the output folder."""
-    from components.error_analysis import component as contract  # here: component.py imports this module
     frame = analysed_rows(rows, flagged)
     analysis = slices.find_weak_slices(frame, settings.categorical, settings.numeric, settings.slice_settings)
     analysis["metadata_slices"] = slices.metadata_table(frame, settings.metadata,
@@ -224,7 +222,6 @@ def review_rows(frame, weak_slices, limit):
 
 def record_verdict(output, analysis):
     """The verdict as custom properties on the artifact, where the runs ledger and the report read it."""
-    from components.error_analysis import component as contract  # here: component.py imports this module
     weak = analysis["weak_slices"]
     output.set_float_custom_property(contract.PROPERTY_EVAL_ACCURACY, analysis["overall"]["accuracy"])
     output.set_int_custom_property(contract.PROPERTY_WEAK_SLICES, len(weak))
