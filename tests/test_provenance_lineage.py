@@ -82,14 +82,6 @@ def test_lineage_reaches_the_source_from_the_pushed_model(demo_run):
     assert "instructions_version: " + _sha256(os.path.join(REPO, "data", "labeling_instructions.md")) in out
 
 
-@pytest.mark.slow  # `runs` loads TFX and TensorFlow (pipeline/ledger.py) before it looks for the store
-def test_missing_store_is_a_clear_error(tmp_path):
-    config = write_config(tmp_path / "c.toml", {"pipeline": {"output_dir": str(tmp_path / "nothing")}})
-    result = run_cli("runs", "--config", config)
-    assert result.returncode == 2
-    assert f"no ML Metadata store at {tmp_path / 'nothing' / 'metadata.sqlite'}" in result.stderr
-
-
 @pytest.fixture(scope="module")
 def corrected_run(demo_run, tmp_path_factory):
     """The pipeline run again on a copy of the demo run's store, with 3 planted flips corrected: the data checks come

@@ -45,7 +45,10 @@ def test_writes_the_house_shape_and_registers_the_artifact_type(small_project):
     assert '    "LabelBalanceResult": "components.label_balance.component",\n}' in registry
     with open(os.path.join(folder, "component.py")) as f:
         component = f.read()
-    assert 'TYPE_NAME = "components.LabelBalanceResult"' in component and "class LabelBalance(" in component
+    with open(os.path.join(folder, "contract.py")) as f:
+        contract = f.read()
+    assert 'ARTIFACT_TYPE_NAME = "components.LabelBalanceResult"' in contract and "\nfrom " not in contract
+    assert "TYPE_NAME = ARTIFACT_TYPE_NAME" in component and "class LabelBalance(" in component
     for name in scaffold.FILES.values():  # every placeholder was filled
         with open(os.path.join(folder, name)) as f:
             assert "${" not in f.read(), name

@@ -14,7 +14,7 @@ TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates"
 PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Template file -> the file it becomes in components/NAME/.
 FILES = {name: name.removesuffix(".tmpl") for name in (
-    "__init__.py.tmpl", "component.py.tmpl", "executor.py.tmpl", "counts.py.tmpl", "README.md.tmpl",
+    "__init__.py.tmpl", "contract.py.tmpl", "component.py.tmpl", "executor.py.tmpl", "counts.py.tmpl", "README.md.tmpl",
     "counts_test.py.tmpl", "executor_test.py.tmpl", "component_test.py.tmpl")}
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 REGISTRY = re.compile(r"^_ARTIFACT_TYPES = \{\n(?:    .*\n)*?\}", re.MULTILINE)
