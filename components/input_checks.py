@@ -9,6 +9,7 @@ Missing values: a cell whose whole text is one of `missing_values` ([data] missi
 `DEFAULT_MISSING_VALUES`) is missing, in every column: it is never a value, never a class, never text that turns a
 numeric column into a string column. The list is matched exactly (case-sensitive, no trimming).
 """
+import csv
 import hashlib
 import re
 
@@ -35,6 +36,24 @@ def listed(items, limit=MAX_LISTED):
     items = [str(i) for i in items]
     shown = ", ".join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def header_names(path, first_line: bytes):
+    """The column names of a CSV file's first line (a UTF-8 byte-order mark dropped); raises InputError naming the
+    file when the line is not UTF-8, is blank, or names a column twice."""
+    try:
+        line = first_line.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: line 1: byte {first_line[e.start:e.start + 1]!r} is not valid UTF-8; save the "
+                         f"file as UTF-8") from None
+    if not line.strip():
+        raise InputError(f"{path}: the file is empty or its first line is blank; the first line must be the header")
+    names = next(csv.reader([line]))
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(f"{path}: line 1: column name(s) {', '.join(map(repr, repeated))} appear more than once in "
+                         f"the header; give every column its own name")
+    return names
 
 
 def positions(mask: pa.Array):

@@ -35,8 +35,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from components.input_checks import (InputError, duplicates, id_is_int, listed, missing_mask, not_numbers, oversized,
-                                     positions, split_index, untrimmed)
+from components.input_checks import (InputError, duplicates, header_names, id_is_int, listed, missing_mask,
+                                     not_numbers, oversized, positions, split_index, untrimmed)
 from components.safe_text import truncate
 from components.spans import current_span, has_spans, list_spans
 from pipeline.configs import Config
@@ -100,23 +100,11 @@ def _header(path, example_gen="fast"):
             raise InputError(f"{path}: not a readable Parquet file: {e}") from None
     with open(path, "rb") as f:
         first = f.readline()
-    try:
-        line = first.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path}: line 1: byte {first[e.start:e.start + 1]!r} is not valid UTF-8; save the file "
-                         f"as UTF-8") from None
-    if not line.strip():
-        raise InputError(f"{path}: the file is empty or its first line is blank; the first line must be the header")
     if example_gen == "csv" and first.startswith(b"\xef\xbb\xbf"):
         raise InputError(f"{path}: line 1 starts with a UTF-8 byte-order mark, which stock CsvExampleGen ([data] "
                          f'example_gen = "csv") reads as part of the first column\'s name; use example_gen = "fast" '
                          f"or save the file without it")
-    names = next(csv.reader([line]))
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise InputError(f"{path}: line 1: column name(s) {', '.join(map(repr, repeated))} appear more than once in "
-                         f"the header; give every column its own name")
-    return names
+    return header_names(path, first)
 
 
 def required_columns(config: Config):

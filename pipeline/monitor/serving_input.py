@@ -22,7 +22,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.input_checks import listed
+from components.input_checks import header_names, listed
 from pipeline.inputs import InputError
 
 FORMATS = (".csv", ".parquet")
@@ -77,19 +77,7 @@ def _header(path):
             raise InputError(f"{path}: not a readable Parquet file: {e}") from None
     with _open(path) as f:
         first = f.read(1 << 16).split(b"\n", 1)[0].rstrip(b"\r")
-    try:
-        line = first.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path}: line 1: byte {first[e.start:e.start + 1]!r} is not valid UTF-8; save the file "
-                         f"as UTF-8") from None
-    if not line.strip():
-        raise InputError(f"{path}: the file is empty or its first line is blank; the first line must be the header")
-    names = next(csv.reader([line]))
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise InputError(f"{path}: line 1: column name(s) {', '.join(map(repr, repeated))} appear more than once in "
-                         f"the header; give every column its own name")
-    return names
+    return header_names(path, first)
 
 
 def check_serving(folder, schema: schema_pb2.Schema, features, label, missing_values):
