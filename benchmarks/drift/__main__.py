@@ -18,11 +18,10 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
-import tensorflow as tf  # noqa: E402
 from tfx.components.statistics_gen import executor as statistics_executor  # noqa: E402
-from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
-from tfx_bsl.coders import example_coder  # noqa: E402
+from tfx.types import standard_artifacts  # noqa: E402
 
+from benchmarks.synthetic_examples import output, write_examples_artifact  # noqa: E402
 from components.drift import component  # noqa: E402
 from components.drift.executor import Executor as DriftExecutor  # noqa: E402
 from components.drift.measures import DriftThresholds  # noqa: E402
@@ -45,34 +44,12 @@ def span_columns(rng, n, shifted):
 
 
 def write_examples(uri, span, columns, shards=4):
-    """An Examples artifact of `span` with one split, 'train', serialized by tfx_bsl's C++ encoder from Arrow
-    columns."""
-    artifact = standard_artifacts.Examples()
-    artifact.uri = uri
-    artifact.span = span
-    artifact.split_names = artifact_utils.encode_split_names(["train"])
-    split_dir = os.path.join(uri, "Split-train")
-    os.makedirs(split_dir)
+    """An Examples artifact of `span` with one split, 'train', from equal-length numpy columns."""
     n = len(next(iter(columns.values())))
     offsets = pa.array(np.arange(n + 1, dtype=np.int32))
     batch = pa.RecordBatch.from_arrays([pa.ListArray.from_arrays(offsets, pa.array(v)) for v in columns.values()],
                                        list(columns))
-    bounds = np.linspace(0, n, shards + 1).astype(int)
-    for shard in range(shards):
-        path = os.path.join(split_dir, f"data_tfrecord-{shard:05d}-of-{shards:05d}.gz")
-        with tf.io.TFRecordWriter(path, options="GZIP") as writer:
-            for start in range(bounds[shard], bounds[shard + 1], 100_000):
-                chunk = batch.slice(start, min(100_000, bounds[shard + 1] - start))
-                for record in example_coder.RecordBatchToExamples(chunk):
-                    writer.write(record)
-    return artifact
-
-
-def output(cls, root, name):
-    artifact = cls()
-    artifact.uri = os.path.join(root, name)
-    os.makedirs(artifact.uri, exist_ok=True)
-    return artifact
+    return write_examples_artifact(uri, batch, shards, span=span)
 
 
 def statistics_gen(examples, root, name):

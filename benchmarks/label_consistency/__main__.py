@@ -16,13 +16,12 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
-import tensorflow as tf  # noqa: E402
 import tensorflow_data_validation as tfdv  # noqa: E402
 from tfx.components.statistics_gen import executor as statistics_executor  # noqa: E402
-from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
+from tfx.types import standard_artifacts  # noqa: E402
 from tfx.utils import json_utils  # noqa: E402
-from tfx_bsl.coders import example_coder  # noqa: E402
 
+from benchmarks.synthetic_examples import output, write_examples_artifact  # noqa: E402
 from components.label_consistency import executor  # noqa: E402
 from components.label_consistency.component import LabelConsistencyReport  # noqa: E402
 from pipeline.configs import Config  # noqa: E402
@@ -38,11 +37,6 @@ def write_examples(n, uri, shards=4, seed=0):
     by tfx_bsl's C++ encoder from Arrow columns (a missing label is an empty list)."""
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, 3, n)
-    artifact = standard_artifacts.Examples()
-    artifact.uri = uri
-    artifact.split_names = artifact_utils.encode_split_names(["train"])
-    split_dir = os.path.join(uri, "Split-train")
-    os.makedirs(split_dir)
     columns = {"example_id": _lists(np.char.add(b"ex-", np.arange(n).astype("S8"))),
                "species": _lists(CLASSES[truth]),
                "bill_length_mm": _lists(rng.normal(44, 5, n).astype(np.float32)),
@@ -51,15 +45,7 @@ def write_examples(n, uri, shards=4, seed=0):
         drawn = np.where(rng.random(n) < accuracy, truth, rng.integers(0, 3, n))
         columns[name] = _lists(CLASSES[drawn], present=rng.random(n) < coverage)
     batch = pa.RecordBatch.from_arrays(list(columns.values()), list(columns))
-    bounds = np.linspace(0, n, shards + 1).astype(int)
-    for shard in range(shards):
-        path = os.path.join(split_dir, f"data_tfrecord-{shard:05d}-of-{shards:05d}.gz")
-        with tf.io.TFRecordWriter(path, options="GZIP") as writer:
-            for start in range(bounds[shard], bounds[shard + 1], 100_000):
-                chunk = batch.slice(start, min(100_000, bounds[shard + 1] - start))
-                for record in example_coder.RecordBatchToExamples(chunk):
-                    writer.write(record)
-    return artifact
+    return write_examples_artifact(uri, batch, shards)
 
 
 def _lists(values, present=None):
@@ -67,13 +53,6 @@ def _lists(values, present=None):
     present = np.ones(len(values), bool) if present is None else present
     offsets = np.concatenate([[0], np.cumsum(present)]).astype(np.int32)
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values[present]))
-
-
-def output(cls, root, name):
-    artifact = cls()
-    artifact.uri = os.path.join(root, name)
-    os.makedirs(artifact.uri, exist_ok=True)
-    return artifact
 
 
 def main():
