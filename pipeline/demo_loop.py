@@ -22,13 +22,13 @@ import subprocess
 import sys
 
 import pandas as pd
-from ml_metadata.metadata_store import metadata_store
-from ml_metadata.proto import metadata_store_pb2
 from statsmodels.stats.contingency_tables import mcnemar
 
 from components.error_analysis import contract as analysis_contract
 from components.error_analysis.slices import wilson_interval
 from components.review_queue import contract as queue_contract
+from pipeline.configs import write_config
+from pipeline.mlmd_graph import open_store
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ANSWER_KEYS = os.path.join(REPO, "data", "answer_keys")
@@ -57,22 +57,14 @@ def review(queue_rows, top, truth):
 
 
 def newest_uri(metadata_path, type_name):
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = metadata_path
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    artifacts = metadata_store.MetadataStore(config).get_artifacts_by_type(type_name)
+    artifacts = open_store(metadata_path).get_artifacts_by_type(type_name)
     if not artifacts:
         raise SystemExit(f"demo loop: no {type_name} artifact in {metadata_path}; did the run fail?")
     return max(artifacts, key=lambda a: a.id).uri
 
 
 def run_pipeline(config_path, sections):
-    lines = []
-    for section, values in sections.items():
-        lines.append(f"[{section}]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-    with open(config_path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_config(config_path, sections)
     print(f"\n$ python -m pipeline run --config {config_path}", flush=True)
     subprocess.run([sys.executable, "-m", "pipeline", "run", "--config", config_path], cwd=REPO, check=True)
 

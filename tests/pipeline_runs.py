@@ -6,28 +6,9 @@ import sys
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+from pipeline.configs import write_config  # noqa: F401 (the tests write their configs with it)
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def toml_value(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return repr(value)
-
-
-def write_config(path, sections):
-    """Writes {section: {key: value}} as a TOML file and returns its path."""
-    lines = []
-    for section, values in sections.items():
-        lines.append(f"[{section}]")
-        lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    return str(path)
 
 
 def run_cli(*args, cwd=REPO, timeout=1800):
