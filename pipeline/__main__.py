@@ -31,6 +31,9 @@ run_log.warnings_to_logging()  # any other warning: to the run's log, never the 
 
 def cmd_run(args):
     config = load_config(args.config)
+    if args.span is not None:  # the command line wins over [data] span
+        config.data.span = args.span
+        config.validate("--span")
     checked = check_inputs(config, data_only=args.data_only)
     check_output_dir(config)
     rows = f", {checked.rows} rows" if checked.files else ""
@@ -148,6 +151,9 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the pipeline locally on Beam's DirectRunner")
     run.add_argument("--config", help="TOML file overriding the defaults in pipeline/configs.py")
+    run.add_argument("--span", type=int, metavar="N",
+                     help="read span N (overrides [data] span; 0 = the latest); e.g. --span 1 for the demo's span "
+                          "with the planted label problems")
     run.add_argument("--data-only", action="store_true",
                      help="run only the data stage (ExampleGen through the data-quality checks), no training")
     run.set_defaults(handler=cmd_run)

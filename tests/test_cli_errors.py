@@ -84,3 +84,14 @@ def test_header_only_differs_between_files(tmp_path):
 def test_empty_file(tmp_path, content):
     result = _run_with(tmp_path, content)
     assert result.returncode == 2 and "input.csv: the file is empty" in result.stderr
+
+
+@pytest.mark.parametrize("span, message", [
+    ("-1", "--span: [data] span must be 0 (the latest span) or a span number, got -1"),
+    ("5", "[data] span = 5, but 'span-{SPAN}/*.csv' in 'data/demo' matches spans 1, 2"),
+])
+def test_span_on_the_command_line_is_checked(tmp_path, span, message):
+    config = write_config(tmp_path / "c.toml", {"pipeline": {"output_dir": str(tmp_path / "out")}})
+    result = run_cli("run", "--span", span, "--config", config, timeout=120)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
