@@ -19,7 +19,7 @@ from components.review_queue.component import LabelReviewQueue
 from pipeline import pipeline
 from pipeline.configs import Config
 from pipeline.local_runner import beam_args
-from pipeline.pipeline import ACCURACY_METRIC
+from pipeline.tfma_metrics import ACCURACY_METRIC
 from tests.pipeline_runs import artifacts_of_type, open_store
 
 def _only(store, type_name):
