@@ -3,6 +3,8 @@
 - `read`: the splits of an Examples artifact through TFXIO, as Arrow record batches or serialized records.
 - `tfrecord`: whole gzipped TFRecord shards (`WriteSplit` for a PCollection of records, `Shard`, `WriteShards`,
   `write_tfrecords`, `write_empty_shards`); no TensorFlow or TFX.
+- `framing`: TensorFlow's TFRecord framing and `read_tfrecords` (plain or gzipped, CRC-checked); no TensorFlow,
+  TFX or Beam, so quick readers (the runs ledger, the report) can use it.
 - `schema`: read a schema, a column's label domain, check configured columns, project for a read.
 - `values`: feature values of a tf.train.Example or of an Arrow list column.
 - `results`: a small result (counts, ids) brought out of a Beam pipeline.
