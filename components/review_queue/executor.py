@@ -26,6 +26,8 @@ from components.safe_text import MAX_DISPLAY_CHARS, restore_cell, spreadsheet_ro
 # Input key -> the file in that artifact's folder, as its component's contract names it.
 INPUT_FILES = {"label_consistency": DISAGREEMENTS_FILE, "conflicts": CONFLICTS_FILE, "label_issues": ISSUES_FILE,
                "error_analysis": REVIEW_FILE}
+FINDER_OF_INPUT = {"label_consistency": "label_consistency", "conflicts": "conflicts", "label_issues": "label_errors",
+                   "error_analysis": "error_analysis"}  # input key -> its finder's name in queue.FINDERS
 
 
 def read_rows(artifact, file_name):
@@ -54,7 +56,7 @@ class Executor(base_executor.BaseExecutor):
                             id_column=exec_properties["id_column"],
                             labeler_columns=json.loads(exec_properties["labeler_columns"]),
                             metadata_columns=metadata_columns)
-        summary = summarize(queue, sources)
+        summary = summarize(queue, sources, [FINDER_OF_INPUT[key] for key in sources])
 
         output = artifact_utils.get_single_instance(output_dict["review_queue"])
         text = io.StringIO()

@@ -124,10 +124,11 @@ def build_queue(disagreements=None, conflicts=None, label_issues=None, weak_slic
     return rows
 
 
-def summarize(rows, sources):
-    """Counts for summary.json: rows, rows per finder, rows per number of signals, and `sources`: which finders'
-    outputs were read."""
-    per_finder = {finder: sum(finder in row["finders"].split(",") for row in rows) for finder in FINDERS}
+def summarize(rows, sources, finders_given):
+    """Counts for summary.json: rows, rows per finder (only the finders that ran: a finder that did not run has no
+    count, not 0), rows per number of signals, and `sources`: which finders' outputs were read."""
+    per_finder = {finder: sum(finder in row["finders"].split(",") for row in rows)
+                  for finder in FINDERS if finder in finders_given}
     by_count = {}
     for row in rows:
         by_count[str(row["signals"])] = by_count.get(str(row["signals"]), 0) + 1
