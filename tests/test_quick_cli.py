@@ -117,5 +117,7 @@ def test_metrics_equal_tfma_load_metrics(demo_run):
                              if e.value.HasField("double_value")}) for m in tfma.load_metrics(evaluation)]
     assert len(ours) > 1 and ours == theirs
     (overall,) = [values for key, values in theirs if not key.single_slice_keys]
-    (row,) = ledger.ledger(Graph(open_store(demo_run.metadata)))
-    assert row["accuracy"] == overall[tfma_metrics.ACCURACY_METRIC]
+    # Other tests may add runs to the demo store (a cached re-run reuses this evaluation; a data-only run has none).
+    accuracies = [row["accuracy"] for row in ledger.ledger(Graph(open_store(demo_run.metadata)))
+                  if row["accuracy"] is not None]
+    assert accuracies and set(accuracies) == {overall[tfma_metrics.ACCURACY_METRIC]}
