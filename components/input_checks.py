@@ -144,7 +144,8 @@ def _is_int64(text):
         return False
 
 
-def _varint(n):
+def varint(n):
+    """Protobuf's base-128 varint of a non-negative int (the split keys are serialized protos)."""
     out = bytearray()
     while True:
         byte, n = n & 0x7F, n >> 7
@@ -153,19 +154,20 @@ def _varint(n):
             return bytes(out)
 
 
-def _delimited(tag, payload):
-    return tag + _varint(len(payload)) + payload
+def length_delimited(tag, payload):
+    """A protobuf length-delimited field: its tag, the payload's length as a varint, the payload."""
+    return tag + varint(len(payload)) + payload
 
 
 def partition_key(id_text, as_int):
     """The bytes ExampleGen hashes to split an example by its partition feature: the deterministic serialization
     of the one-value Feature (an Int64List for an INT column, else a BytesList)."""
     if as_int:
-        return _delimited(b"\x1a", _delimited(b"\n", _varint(int(id_text) & ((1 << 64) - 1))))
+        return length_delimited(b"\x1a", length_delimited(b"\n", varint(int(id_text) & ((1 << 64) - 1))))
     value = id_text.encode("utf-8")
     if len(value) < 126:  # both lengths fit one varint byte: the common case, built directly
         return bytes((10, len(value) + 2, 10, len(value))) + value
-    return _delimited(b"\n", _delimited(b"\n", value))
+    return length_delimited(b"\n", length_delimited(b"\n", value))
 
 
 def split_index(ids, buckets, as_int):

@@ -12,23 +12,7 @@ import pyarrow as pa
 from tfx_bsl.coders import example_coder
 
 from components.fast_example_gen.type_inference import ColumnType
-from components.input_checks import InputError
-
-
-def _varint(n):
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _length_delimited(tag, payload):
-    return tag + _varint(len(payload)) + payload
+from components.input_checks import InputError, length_delimited
 
 
 def _present_rows(values: pa.LargeListArray) -> List[bool]:
@@ -56,7 +40,7 @@ def _int_keys(values: pa.LargeListArray) -> List[bytes]:
 def _bytes_keys(values: pa.LargeListArray) -> List[bytes]:
     """Per row, a BytesList feature's deterministic serialization: `0a <len> 0a <len> <bytes>`, or `0a 00`."""
     strings = iter(values.values.to_pylist())
-    return [_length_delimited(b"\n", _length_delimited(b"\n", next(strings))) if present else b"\n\x00"
+    return [length_delimited(b"\n", length_delimited(b"\n", next(strings))) if present else b"\n\x00"
             for present in _present_rows(values)]
 
 
@@ -80,7 +64,7 @@ def deterministic_examples(batch: pa.RecordBatch):
             pa.RecordBatch.from_arrays([batch.column(name)], [name]))
         # Each is `0a <varint len> <one map entry>`: keep the map entry.
         per_column.append([e[_entry_offset(e):] for e in single])
-    return [_length_delimited(b"\n", b"".join(entries)) for entries in zip(*per_column)]
+    return [length_delimited(b"\n", b"".join(entries)) for entries in zip(*per_column)]
 
 
 def _entry_offset(example):
