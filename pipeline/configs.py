@@ -27,6 +27,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from components.input_checks import DEFAULT_MAX_CELL_BYTES, DEFAULT_MISSING_VALUES
+from components.label_errors.contract import DEFAULT_MAX_FIT_EXAMPLES
 
 BEAM_MODES = ("in_memory", "multi_processing")
 DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")  # module.function
@@ -191,7 +192,8 @@ LABEL_ERROR_MODELS = ("logistic_regression", "hist_gradient_boosting")  # compon
 @dataclass
 class LabelErrorsConfig:
     """Likely label errors by confident learning (components/label_errors): K-fold out-of-sample probabilities
-    from `model` on numeric features, then cleanlab. Needs every example in memory on one worker."""
+    from `model` on numeric features, then cleanlab. Exact in memory up to `max_fit_examples` examples, bounded
+    above it."""
     enabled: bool = True
     folds: int = 5  # stratified K-fold; a class with fewer examples is skipped and reported
     model: str = "logistic_regression"  # one of LABEL_ERROR_MODELS
@@ -200,9 +202,17 @@ class LabelErrorsConfig:
     # One of ON_CANNOT_RUN: data it cannot analyse (fewer than 2 classes with `folds` examples, no numeric feature
     # with values) is reported in its summary.json and the run goes on ("skip"), or stops the run ("fail").
     on_cannot_run: str = "skip"
+    # Up to this many examples the finder runs exactly, in memory on one worker (about 0.9 KB per example: 200,000
+    # is about 180 MB); above it, on a stratified sample of this size with memory that does not grow with the data
+    # (components/label_errors/README.md says what changes), and label_issues.csv holds the worst this many rows.
+    max_fit_examples: int = DEFAULT_MAX_FIT_EXAMPLES
 
     def validate(self, source):
         _check_on_cannot_run(source, "label_errors", self.on_cannot_run)
+        if isinstance(self.max_fit_examples, bool) or not isinstance(self.max_fit_examples, int) \
+                or self.max_fit_examples < 100:
+            raise ConfigError(f"{source}: [label_errors] max_fit_examples must be a whole number of at least 100 "
+                              f"(examples the models are fitted on), got {self.max_fit_examples!r}")
         if self.model not in LABEL_ERROR_MODELS:
             raise ConfigError(f"{source}: [label_errors] model must be one of {', '.join(LABEL_ERROR_MODELS)}, "
                               f"got {self.model!r}")

@@ -184,7 +184,7 @@ def label_errors(config: Config, examples, schema):
                        label_column=config.labels.label_column,
                        features=le.features or config.model.numeric_features,
                        metadata_columns=config.labels.metadata_columns, folds=le.folds, model=le.model,
-                       seed=le.seed, on_cannot_run=le.on_cannot_run)
+                       seed=le.seed, on_cannot_run=le.on_cannot_run, max_fit_examples=le.max_fit_examples)
 
 
 def file_sha256(path, key):

@@ -31,6 +31,8 @@ class LabelErrorsSpec(types.ComponentSpec):
         # "skip" (default): data the finder cannot work with is reported in summary.json and the run goes on;
         # "fail": it stops the run.
         "on_cannot_run": ExecutionParameter(type=str, optional=True),
+        # Up to this many examples the finder is exact in memory; above, a bounded method (README.md).
+        "max_fit_examples": ExecutionParameter(type=int, optional=True),
     }
     INPUTS = {
         "examples": ChannelParameter(type=standard_artifacts.Examples),
@@ -46,9 +48,10 @@ class LabelErrors(base_beam_component.BaseBeamComponent):
 
     def __init__(self, examples: types.BaseChannel, schema: types.BaseChannel, *, id_column: str,
                  label_column: str, features: list, metadata_columns: list = (), folds: int = 5,
-                 model: str = "logistic_regression", seed: int = 0, on_cannot_run: str = "skip"):
+                 model: str = "logistic_regression", seed: int = 0, on_cannot_run: str = "skip",
+                 max_fit_examples: int = DEFAULT_MAX_FIT_EXAMPLES):
         super().__init__(spec=LabelErrorsSpec(
             examples=examples, schema=schema, id_column=id_column, label_column=label_column,
             features=json.dumps(list(features)), metadata_columns=json.dumps(list(metadata_columns)),
-            folds=folds, model=model, seed=seed, on_cannot_run=on_cannot_run,
+            folds=folds, model=model, seed=seed, on_cannot_run=on_cannot_run, max_fit_examples=max_fit_examples,
             label_issues=types.Channel(type=LabelIssues)))

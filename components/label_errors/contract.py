@@ -10,3 +10,6 @@ NUM_ISSUES = "num_issues"
 NUM_ANALYSED = "num_analysed"
 ESTIMATED_NOISE_RATE = "estimated_noise_rate"
 SKIPPED = "skipped"
+# [label_errors] max_fit_examples: up to this many examples the finder runs on all of them in memory (exact); above
+# it, on a stratified sample of this size with bounded memory, and label_issues.csv holds at most this many rows.
+DEFAULT_MAX_FIT_EXAMPLES = 200_000

@@ -1,14 +1,19 @@
-"""LabelErrors executor: a Beam read of only the needed columns of every split, then the finder on one worker.
+"""LabelErrors executor: a Beam read of only the needed columns of every split, then the finder.
 
-Cross-validation needs every example at once, so this component is NOT streaming: the Beam pipeline reads the
-projected columns (id, label, features, metadata) with tfx_bsl, gathers them into one list on one worker
-(`beam.combiners.ToList`), and there runs `finder.find_label_errors` and writes the two output files. Memory on that
-worker grows linearly with the number of examples (see README.md for the figure per example).
+Up to `max_fit_examples` examples (the default path, the same findings as the in-memory finder): the Beam pipeline
+reads the projected columns (id, label, features, metadata) with tfx_bsl, gathers them on one worker
+(`GatherUpToCap`, which holds at most the cap) and runs `finder.find_label_errors` there. Above the cap the gathering
+stops, keeping only the class counts, and `analyse_above_cap` runs `capped`'s bounded method as four more Beam
+pipelines, each a fresh read of the Examples into combines whose state does not grow with the data (README.md).
 """
+import functools
 import json
 import os
+import pickle
+from collections import Counter
 
 import apache_beam as beam
+from cleanlab import count
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -21,9 +26,9 @@ from components.examples_io import read
 from components.examples_io.schema import check_columns, read_schema
 from components.examples_io.values import first_values
 from components.input_checks import InputError, id_and_label_problems
-from components.label_errors import finder
-from components.label_errors.contract import (ESTIMATED_NOISE_RATE, ISSUE_COLUMNS, ISSUES_FILE, NUM_ANALYSED,
-                                               NUM_ISSUES, SKIPPED, SUMMARY_FILE)
+from components.label_errors import capped, finder
+from components.label_errors.contract import (DEFAULT_MAX_FIT_EXAMPLES, ESTIMATED_NOISE_RATE, ISSUE_COLUMNS,
+                                               ISSUES_FILE, NUM_ANALYSED, NUM_ISSUES, SKIPPED, SUMMARY_FILE)
 from components.progress import say, warn
 from components.safe_text import spreadsheet_cell
 
@@ -46,12 +51,15 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
         splits = read.split_names(examples)
         say("LabelErrors", f"reading {', '.join(settings.read_columns())} from split(s) {', '.join(splits)}")
+        work = os.path.join(output.uri, WORK_FOLDER)
+        read_all = functools.partial(_read_all, examples, splits, schema, settings)
         with self._make_beam_pipeline() as pipeline:
-            batches = [pipeline | f"Read[{split}]" >> read.record_batches(
-                examples, split, schema, "LabelErrors", columns=settings.read_columns()) for split in splits]
-            _ = (batches | "Flatten" >> beam.Flatten()
-                 | "AllInOneList" >> beam.combiners.ToList()
-                 | "FindLabelErrors" >> beam.Map(analyse_and_write, settings, output.uri))
+            _ = (read_all(pipeline)
+                 | "UpToCap" >> beam.CombineGlobally(GatherUpToCap(settings))
+                 | "FindLabelErrors" >> beam.Map(analyse_or_count, settings, output.uri, work))
+        if not fileio.exists(os.path.join(output.uri, SUMMARY_FILE)):
+            analyse_above_cap(self._make_beam_pipeline, read_all, settings, output.uri, work)
+            fileio.rmtree(work)
 
         with fileio.open(os.path.join(output.uri, SUMMARY_FILE), "r") as f:
             summary = json.load(f)
@@ -71,18 +79,20 @@ class Settings:
     """What the executor needs from exec_properties, checked against the schema before any data is read."""
 
     def __init__(self, id_column, label_column, features, metadata_columns, folds, model, seed,
-                 on_cannot_run="skip"):
+                 on_cannot_run="skip", max_fit_examples=DEFAULT_MAX_FIT_EXAMPLES):
         self.id_column, self.label_column = id_column, label_column
         self.features, self.metadata_columns = features, metadata_columns
         self.folds, self.model, self.seed = folds, model, seed
         self.on_cannot_run = on_cannot_run
+        self.max_fit_examples = max_fit_examples
         self.absent_features = []
 
     @classmethod
     def from_exec_properties(cls, props):
         return cls(props["id_column"], props["label_column"], json.loads(props["features"]),
                    json.loads(props["metadata_columns"]), int(props["folds"]), props["model"], int(props["seed"]),
-                   props.get("on_cannot_run") or "skip")
+                   props.get("on_cannot_run") or "skip",
+                   int(props.get("max_fit_examples") or DEFAULT_MAX_FIT_EXAMPLES))
 
     def check_columns(self, in_schema):
         check_columns(in_schema, {"[labels] label_column": [self.label_column], "[data] id_column": [self.id_column],
@@ -117,22 +127,12 @@ def analyse_and_write(batches, settings, output_uri):
                                      f"[labels] label_column {settings.label_column!r}")
     if problems:  # checked before the run by the pre-flight; here for data that came another way (Kubeflow)
         raise InputError(f"LabelErrors: {'; '.join(problems)}; fix the data")
-    features = frame[settings.features].apply(pd.to_numeric, errors="coerce").astype(float)
-    text = [name for name in settings.features if (features[name].isna() & frame[name].notna()).any()]
-    if text:  # coerced to numbers they would be NaN, then imputed: silently wrong findings
-        raise InputError(f"LabelErrors: feature(s) {', '.join(map(repr, text))} ([label_errors] features, or "
-                         f"[model] numeric_features) hold text in the data, not numbers (e.g. "
-                         f"{frame[text[0]][features[text[0]].isna() & frame[text[0]].notna()].iloc[0]!r}); fix "
-                         f"the cells (the pre-flight of a local run names their lines), or add their spelling "
-                         f"of 'no value' to [data] missing_values")
+    features = numeric_features(frame, settings)
     try:
         findings = finder.find_label_errors(features, frame[settings.label_column], folds=settings.folds,
                                             model=settings.model, seed=settings.seed, log=logging.info)
     except finder.LabelErrorsError as e:  # this data cannot be analysed: say why, and let the run go on
-        if settings.on_cannot_run == "fail":
-            raise
-        _write(output_uri, pd.DataFrame(columns=ISSUE_COLUMNS + settings.metadata_columns),
-               {"skipped": str(e), "counts": {"examples": len(frame), "analysed": 0, "label_issues": 0}})
+        _write_skipped(output_uri, settings, e, len(frame))
         return
     issues = pd.DataFrame({
         "example_id": frame[settings.id_column],
@@ -144,6 +144,26 @@ def analyse_and_write(batches, settings, output_uri):
     _write(output_uri, issues, findings.summary)
 
 
+def numeric_features(frame, settings):
+    """The feature columns as floats (NaN = no value); text in a feature is an InputError naming it."""
+    features = frame[settings.features].apply(pd.to_numeric, errors="coerce").astype(float)
+    text = [name for name in settings.features if (features[name].isna() & frame[name].notna()).any()]
+    if text:  # coerced to numbers they would be NaN, then imputed: silently wrong findings
+        raise InputError(f"LabelErrors: feature(s) {', '.join(map(repr, text))} ([label_errors] features, or "
+                         f"[model] numeric_features) hold text in the data, not numbers (e.g. "
+                         f"{frame[text[0]][features[text[0]].isna() & frame[text[0]].notna()].iloc[0]!r}); fix "
+                         f"the cells (the pre-flight of a local run names their lines), or add their spelling "
+                         f"of 'no value' to [data] missing_values")
+    return features
+
+
+def _write_skipped(output_uri, settings, error, examples):
+    if settings.on_cannot_run == "fail":
+        raise error
+    _write(output_uri, pd.DataFrame(columns=ISSUE_COLUMNS + settings.metadata_columns),
+           {"skipped": str(error), "counts": {"examples": examples, "analysed": 0, "label_issues": 0}})
+
+
 def _write(output_uri, issues, summary):
     """label_issues.csv, with every text cell made inert for spreadsheets (components/safe_text.py), and
     summary.json."""
@@ -153,3 +173,256 @@ def _write(output_uri, issues, summary):
         f.write(issues.to_csv(index=False))
     with fileio.open(os.path.join(output_uri, SUMMARY_FILE), "w") as f:
         f.write(json.dumps(summary, indent=2) + "\n")
+
+
+# --- above [label_errors] max_fit_examples: capped.py's bounded method, one Beam pipeline per pass -----------------
+
+WORK_FOLDER = "_above_cap_work"  # small intermediate results between the passes; removed at the end
+
+
+def _read_all(examples, splits, schema, settings, pipeline, stage=""):
+    """A fresh read of the projected columns of every split (a new read per pass: a PCollection reused across
+    passes would be held whole in memory by the FnApiRunner)."""
+    return ([pipeline | f"Read{stage}[{split}]" >> read.record_batches(
+        examples, split, schema, "LabelErrors", columns=settings.read_columns()) for split in splits]
+            | f"Flatten{stage}" >> beam.Flatten())
+
+
+class GatherUpToCap(beam.CombineFn):
+    """All record batches while they hold at most max_fit_examples rows (then the finder runs on them, as without a
+    cap); past the cap it drops them and keeps only the number of rows and of examples per label."""
+
+    def __init__(self, settings):
+        self.cap, self.label_column = settings.max_fit_examples, settings.label_column
+
+    def create_accumulator(self):
+        return [], 0, Counter()
+
+    def add_input(self, accumulator, batch):
+        return self.merge_accumulators([accumulator, ([batch], batch.num_rows, Counter(
+            first_values(batch.column(self.label_column))))])
+
+    def merge_accumulators(self, accumulators):
+        batches, rows, labels = [], 0, Counter()
+        for more_batches, more_rows, more_labels in accumulators:
+            rows += more_rows
+            labels.update(more_labels)
+            batches = None if batches is None or more_batches is None or rows > self.cap else batches + more_batches
+        return batches, rows, labels
+
+    def extract_output(self, accumulator):
+        return accumulator
+
+
+def analyse_or_count(gathered, settings, output_uri, work):
+    batches, rows, labels = gathered
+    if batches is not None:
+        analyse_and_write(batches, settings, output_uri)
+    else:
+        _save(work, "labels", (rows, labels))
+
+
+def _save(work, name, value):
+    fileio.makedirs(work)
+    with fileio.open(os.path.join(work, name + ".pickle"), "wb") as f:
+        f.write(pickle.dumps(value))
+
+
+def _load(work, name):
+    with fileio.open(os.path.join(work, name + ".pickle"), "rb") as f:
+        return pickle.loads(f.read())
+
+
+class Analysed:
+    """The classes and features of the bounded method, and what a record batch holds of them."""
+
+    def __init__(self, settings, classes, features):
+        self.settings, self.classes, self.features = settings, classes, features
+        self.index_of = {name: i for i, name in enumerate(classes)}
+
+    def rows(self, batch):
+        """(frame of the analysed rows, their class indices, their feature matrix)."""
+        frame = examples_frame([batch], self.settings)
+        frame = frame[frame[self.settings.label_column].isin(list(self.index_of))].reset_index(drop=True)
+        x = numeric_features(frame, self.settings)[self.features].to_numpy(float)
+        return frame, frame[self.settings.label_column].map(self.index_of).to_numpy(int), x
+
+
+def sample_rows(batch, analysed, seed):
+    settings = analysed.settings
+    frame, y, x = analysed.rows(batch)
+    problems = id_and_label_problems(frame[settings.id_column], frame[settings.label_column],
+                                     f"[data] id_column {settings.id_column!r}",
+                                     f"[labels] label_column {settings.label_column!r}")
+    if problems:
+        raise InputError(f"LabelErrors: {'; '.join(problems)}; fix the data")
+    ids = frame[settings.id_column].tolist()
+    for i, example_id in enumerate(ids):
+        yield y[i], (capped.sample_key(example_id, seed), str(example_id), tuple(x[i].tolist()))
+
+
+class SmallestPerClass(beam.CombineFn):
+    """Per class, the `quota` rows with the smallest (sample key, id): the deterministic stratified sample."""
+
+    def __init__(self, quota_per_index):
+        self.quota = quota_per_index
+
+    def create_accumulator(self):
+        return {}
+
+    def add_input(self, accumulator, row):
+        label, item = row
+        kept = accumulator.setdefault(label, [])
+        kept.append(item)
+        if len(kept) > 2 * self.quota[label]:  # trim now and then: at most twice the quota is held
+            kept.sort()
+            del kept[self.quota[label]:]
+        return accumulator
+
+    def merge_accumulators(self, accumulators):
+        merged = {}
+        for accumulator in accumulators:
+            for label, items in accumulator.items():
+                kept = sorted(merged.get(label, []) + items)[:self.quota[label]]
+                merged[label] = kept
+        return merged
+
+    def extract_output(self, accumulator):
+        return {label: sorted(items)[:self.quota[label]] for label, items in accumulator.items()}
+
+
+class BatchStatistics(beam.CombineFn):
+    """The sum over record batches of `statistics(batch)`, a dict of arrays or lists of ints (capped.py): lifted,
+    so only these K x K sized sums cross between workers."""
+
+    def __init__(self, statistics):
+        self.statistics = statistics
+
+    def create_accumulator(self):
+        return None
+
+    def add_input(self, accumulator, batch):
+        return self.merge_accumulators([accumulator, self.statistics(batch)])
+
+    def merge_accumulators(self, accumulators):
+        present = [a for a in accumulators if a is not None]
+        return functools.reduce(capped.add_statistics, present) if present else None
+
+    def extract_output(self, accumulator):
+        return accumulator
+
+
+def _margins(analysed, models, batch):
+    frame, y, x = analysed.rows(batch)
+    return capped.margin_statistics(y, models.predict(frame[analysed.settings.id_column].tolist(), x))
+
+
+def _confident(analysed, models, thresholds, batch):
+    frame, y, x = analysed.rows(batch)
+    return capped.confident_counts(y, models.predict(frame[analysed.settings.id_column].tolist(), x), thresholds)
+
+
+def _flagged(analysed, models, cutoffs, batch):
+    """(statistics: flagged per class, missing values per feature; the flagged rows as CSV rows)."""
+    settings = analysed.settings
+    frame, y, x = analysed.rows(batch)
+    probs = models.predict(frame[settings.id_column].tolist(), x)
+    flagged = capped.flag(y, probs, cutoffs)
+    quality = capped.quality_scores(y, probs)
+    suggested = np.asarray(analysed.classes, dtype=object)[probs.argmax(axis=1)]
+    k = len(analysed.classes)
+    statistics = {"flagged": np.bincount(y[flagged], minlength=k).astype(np.int64),
+                  "missing": [int(n) for n in np.isnan(x).sum(axis=0)]}
+    rows = [(float(quality[i]), str(frame[settings.id_column][i]), frame[settings.label_column][i], suggested[i],
+             *(frame[c][i] for c in settings.metadata_columns)) for i in np.nonzero(flagged)[0]]
+    return statistics, rows
+
+
+def _run(make_pipeline, build):
+    with make_pipeline() as pipeline:
+        build(pipeline)
+
+
+def analyse_above_cap(make_pipeline, read_all, settings, output_uri, work):
+    """capped.py's method in four passes over the Examples; writes label_issues.csv (the worst max_fit_examples
+    flagged examples) and summary.json (every count)."""
+    rows, labels = _load(work, "labels")
+    cap, folds = settings.max_fit_examples, settings.folds
+    say("LabelErrors", f"{rows} examples, above [label_errors] max_fit_examples {cap}: fitting on a stratified "
+                       f"sample, scoring every example in Beam")
+    unlabelled = sum(n for name, n in labels.items() if finder._is_missing_label(name))
+    sizes = {name: n for name, n in labels.items() if not finder._is_missing_label(name)}
+    small = pd.Series({name: n for name, n in sizes.items() if n < folds}, dtype=int)
+    classes = sorted(name for name, n in sizes.items() if n >= folds)
+    try:
+        if len(classes) < 2:
+            raise finder.LabelErrorsError(f"need at least 2 classes with at least {folds} examples each; class "
+                                          f"sizes: {sizes}")
+        quota = capped.quotas({name: sizes[name] for name in classes}, cap, folds)
+        analysed = Analysed(settings, classes, settings.present_features())
+
+        # Pass 1: the sample; the fold models are fitted on it here (it holds at most max_fit_examples rows).
+        _run(make_pipeline, lambda p: (
+            read_all(p) | beam.FlatMap(sample_rows, analysed, settings.seed)
+            | beam.CombineGlobally(SmallestPerClass([quota[name] for name in classes]))
+            | beam.Map(lambda sample: _save(work, "sample", sample))))
+        sample = _load(work, "sample")
+        table = pd.DataFrame([(classes[label], key, example_id, *x) for label, items in sorted(sample.items())
+                              for key, example_id, x in items], columns=["label", "key", "id", *analysed.features])
+        empty = [name for name in analysed.features if table[name].isna().all()]
+        if empty:
+            logging.info(f"label errors: excluding feature(s) with no values in the sample: {', '.join(empty)}")
+        used = [name for name in analysed.features if name not in empty]
+        if not used:
+            raise finder.LabelErrorsError(f"none of the features {settings.features} has any value; configure "
+                                          f"numeric features that the data has")
+    except finder.LabelErrorsError as e:
+        _write_skipped(output_uri, settings, e, rows)
+        return
+    say("LabelErrors", f"fitting {folds} {settings.model} fold models on a sample of {len(table)} examples")
+    models = capped.FoldModels.fit(table, classes=classes, features=used, folds=folds, model=settings.model,
+                                   seed=settings.seed)
+    analysed = Analysed(settings, classes, used)
+
+    # Pass 2: per-class confident thresholds and the margin histograms.
+    _run(make_pipeline, lambda p: (
+        read_all(p) | beam.CombineGlobally(BatchStatistics(functools.partial(_margins, analysed, models)))
+        | beam.Map(lambda statistics: _save(work, "margins", statistics))))
+    margins = _load(work, "margins")
+    thresholds = capped.confident_thresholds(margins)
+
+    # Pass 3: the confident joint; then cleanlab's calibration and prune counts give each cell's margin cutoff.
+    _run(make_pipeline, lambda p: (
+        read_all(p) | beam.CombineGlobally(BatchStatistics(functools.partial(_confident, analysed, models,
+                                                                             thresholds)))
+        | beam.Map(lambda counts: _save(work, "joint", counts))))
+    calibrated = capped.calibrated_joint(_load(work, "joint"))
+    cutoffs = capped.margin_cutoffs(margins["histogram"], capped.prune_counts(calibrated))
+
+    # Pass 4: flag every example; count them all, keep the worst max_fit_examples for the CSV.
+    def flag_pass(p):
+        flagged = read_all(p) | beam.Map(functools.partial(_flagged, analysed, models, cutoffs))
+        _ = (flagged | "Statistics" >> beam.Map(lambda pair: pair[0])
+             | beam.CombineGlobally(BatchStatistics(lambda statistics: statistics))
+             | "SaveCounts" >> beam.Map(lambda statistics: _save(work, "flagged", statistics)))
+        _ = (flagged | "Rows" >> beam.FlatMap(lambda pair: pair[1])
+             | beam.combiners.Top.Of(cap, key=lambda row: (row[0], row[1]), reverse=True)
+             | "SaveRows" >> beam.Map(lambda worst: _save(work, "worst", worst)))
+    _run(make_pipeline, flag_pass)
+    counts = _load(work, "flagged")
+    worst = sorted(_load(work, "worst"), key=lambda row: (row[0], row[1]))
+    joint = count.estimate_joint(labels=None, pred_probs=None, confident_joint=calibrated)
+    summary = finder.summarise(joint, classes, margins["counts"], counts["flagged"], folds, settings.model,
+                               settings.seed, used, empty, missing=pd.Series(counts["missing"], index=used),
+                               unlabelled=unlabelled, skipped=small, n=rows)
+    summary["method"]["finder"] = ("components/label_errors/capped.py: cleanlab's prune_by_noise_rate with "
+                                   "bounded memory (above max_fit_examples)")
+    summary["above_cap"] = {
+        "max_fit_examples": cap, "fitted_on": len(table),
+        "sampled_per_class": [{"class": finder._json_label(name), "examples": quota[name]} for name in classes],
+        "label_issues_written": len(worst),
+        "label_issues_file": f"the {len(worst)} flagged examples with the lowest quality_score (ties by "
+                             f"example_id) of {int(counts['flagged'].sum())}; at most max_fit_examples rows"}
+    issues = pd.DataFrame(worst, columns=["quality_score", "example_id", "given_label", "suggested_label",
+                                          *settings.metadata_columns])
+    _write(output_uri, issues[ISSUE_COLUMNS + settings.metadata_columns], summary)

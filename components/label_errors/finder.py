@@ -116,28 +116,30 @@ def find_label_errors(features: pd.DataFrame, labels, *, folds=5, model="logisti
     quality_score = np.full(n, np.nan)
     quality_score[analysed] = quality
     log(f"label errors: {int(flagged.sum())} likely label error(s) among {len(y)} examples")
-    summary = _summary(y, pred_probs, joint, classes, flagged, folds, model, seed, used, empty_features,
-                       missing=features.loc[analysed, used].isna().sum(), unlabelled=int((~has_label).sum()),
-                       skipped=small, n=n)
+    summary = summarise(joint, classes, np.bincount(y, minlength=len(classes)),
+                        np.bincount(y[flagged], minlength=len(classes)), folds, model, seed, used, empty_features,
+                        missing=features.loc[analysed, used].isna().sum(), unlabelled=int((~has_label).sum()),
+                        skipped=small, n=n)
     return Findings(analysed, is_issue, suggested, quality_score, summary)
 
 
-def _summary(y, pred_probs, joint, classes, flagged, folds, model, seed, used, empty_features, missing,
-             unlabelled, skipped, n):
-    """Dataset-level health, all from cleanlab's estimate of the joint P(given label, true label)."""
-    per_class = dataset.rank_classes_by_label_quality(labels=y, pred_probs=pred_probs, joint=joint)
-    overlap = dataset.find_overlapping_classes(labels=y, pred_probs=pred_probs, joint=joint,
+def summarise(joint, classes, examples_per_class, flagged_per_class, folds, model, seed, used, empty_features,
+              missing, unlabelled, skipped, n):
+    """Dataset-level health, all from cleanlab's estimate of the joint P(given label, true label); the per-class
+    counts are of analysed examples (given label) and of flagged ones."""
+    analysed = int(examples_per_class.sum())
+    per_class = dataset.rank_classes_by_label_quality(joint=joint, num_examples=analysed)
+    overlap = dataset.find_overlapping_classes(joint=joint, num_examples=analysed,
                                                class_names=[str(c) for c in classes])
-    flagged_per_class = np.bincount(y[flagged], minlength=len(classes))
     return {
         "method": {"model": model, "folds": folds, "seed": seed, "features": used,
                    "imputation": "median of the training folds", "finder": "cleanlab.filter.find_label_issues"},
-        "counts": {"examples": n, "analysed": int(len(y)), "label_issues": int(flagged.sum()),
+        "counts": {"examples": n, "analysed": analysed, "label_issues": int(flagged_per_class.sum()),
                    "unlabelled": unlabelled, "skipped_small_classes": int(skipped.sum())},
         # 1 - trace(joint): the estimated share of analysed examples whose given label is not the true one.
         "estimated_noise_rate": float(1.0 - np.trace(joint)),
         "classes": [{"class": _json_label(classes[int(row["Class Index"])]),
-                     "examples": int(np.sum(y == int(row["Class Index"]))),
+                     "examples": int(examples_per_class[int(row["Class Index"])]),
                      "label_issues": int(flagged_per_class[int(row["Class Index"])]),
                      # share of examples GIVEN this label whose true label is another class
                      "estimated_noise_rate": float(row["Label Noise"]),
