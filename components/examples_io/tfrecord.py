@@ -1,19 +1,29 @@
-"""TFRecord shards written whole: one gzipped file per call, in TensorFlow's framing, through pyarrow's filesystems
-(local, GCS, S3, HDFS).
+"""TFRecord shards written whole: one gzipped file per unit of work, in TensorFlow's framing, through Beam's
+filesystems (local, gs://, and every scheme Beam has a filesystem for: the same reach as TFX's own readers).
 
 Any component that makes Examples writes them this way: a Beam step gathers a unit of work's serialized records and
 writes them as one file, instead of one Beam element per row through `WriteToTFRecord` (whose per-element cost is
 many times the encoding's). No TensorFlow or TFX here: FastExampleGen's Beam workers import this module and start in
 about 5 s instead of about 15 s.
+
+A runner may retry a bundle, run it twice at once (speculative execution), or bundle the same records differently
+on a retry; only the outputs of the attempt it commits count. So, as Beam's own file sinks do (`FileBasedSink`:
+write to a temporary folder, rename in a finalize step), each attempt writes its shard under a name of its own in a
+temporary folder beside the split, and a later step renames the committed shards to their final names (from their
+content) and deletes the folder with whatever failed attempts left there. A split never holds a partial file or a
+shard of an attempt that did not count.
 """
 import hashlib
 import os
+import uuid
 import zlib
 from typing import Dict, List, NamedTuple
 
 import apache_beam as beam
 import pyarrow.fs as pafs
 from absl import logging
+from apache_beam.io.filesystem import BeamIOError, CompressionTypes
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 
 from components.examples_io.framing import LENGTH as _LENGTH, masked_crc as _masked_crc
@@ -43,11 +53,10 @@ def shard_path(split_uri, name):
 def write_tfrecords(path, records):
     """Records as one gzipped TFRecord file, in TensorFlow's framing: per record its length, the masked CRC-32C of
     the length, the record, and the record's masked CRC-32C. Records share few lengths, so length headers are
-    cached."""
+    cached. Through Beam's filesystems, which create the file's folder where folders exist."""
     compressor = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, 31)  # wbits 31: a gzip container
     headers = {}
-    filesystem, file_path = filesystem_path(path)
-    with filesystem.open_output_stream(file_path, compression=None) as out:
+    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as out:
         frames = []
         for record in records:
             header = headers.get(len(record))
@@ -108,26 +117,90 @@ def WriteSplit(records, split, split_uris, component):  # pylint: disable=invali
     """Serialized records (or lists of them) of `split` written as whole shards into its folder: the way a component
     writes Examples, instead of one Beam element per record through WriteToTFRecord."""
     return (records | "GatherShards" >> beam.ParDo(GatherShards(split))
-            | "WriteShards" >> beam.ParDo(WriteShards(split_uris, component)))
+            | "WriteShards" >> WriteShards(split_uris, component))
+
+
+_TEMP_INFIX = ".writing-"  # <split folder>.writing-<id>: where attempts write before the commit renames
+
+
+def _temp_folder(split_uri, write_id):
+    return f"{split_uri.rstrip('/')}{_TEMP_INFIX}{write_id}"
+
+
+class _WriteAttempt(beam.DoFn):
+    """Writes each Shard under a name of this attempt's own in the split's temporary folder; emits (split, (final
+    name, temporary path)) for the commit. Counts the records per split under `component`'s Beam metrics (Beam
+    keeps the counts of committed bundles only)."""
+
+    def __init__(self, split_uris: Dict[str, str], component: str, write_id: str):
+        self._split_uris, self._component, self._write_id = split_uris, component, write_id
+
+    def process(self, shard: Shard):
+        temp_path = shard_path(_temp_folder(self._split_uris[shard.split], self._write_id),
+                               f"{shard.name}-{uuid.uuid4().hex}")
+        write_tfrecords(temp_path, shard.records)
+        beam.metrics.Metrics.counter(self._component, f"examples_{shard.split}").inc(len(shard.records))
+        yield shard.split, (shard.name, temp_path)
+
+
+class _Commit(beam.DoFn):
+    """Renames a split's committed shards to their final names and deletes its temporary folder. Safe to retry: a
+    shard already renamed is not renamed again."""
+
+    def __init__(self, split_uris: Dict[str, str], component: str, write_id: str):
+        self._split_uris, self._component, self._write_id = split_uris, component, write_id
+
+    def process(self, split_and_written):
+        split, written = split_and_written
+        split_uri = self._split_uris[split]
+        sources, destinations, names = [], [], {}
+        for name, temp_path in sorted(written):
+            names[name] = names.get(name, -1) + 1  # shards of equal content (equal names) each keep their file
+            final = shard_path(split_uri, name if not names[name] else f"{name}-{names[name]}")
+            if FileSystems.exists(temp_path):
+                sources.append(temp_path)
+                destinations.append(final)
+        if sources:
+            if not FileSystems.exists(split_uri):
+                FileSystems.mkdirs(split_uri)  # a no-op on object stores
+            FileSystems.rename(sources, destinations)
+        _delete_temp_folder(_temp_folder(split_uri, self._write_id))
+        logging.info("%s: committed %d shard(s) of split %s to %s", self._component, len(names), split, split_uri)
+
+
+def _delete_temp_folder(folder):
+    """Deletes what failed attempts left in `folder`, then the folder (object stores have no folder to delete)."""
+    try:
+        leftovers = [found.path for found in FileSystems.match([FileSystems.join(folder, "*")])[0].metadata_list]
+        for paths in (leftovers, [folder]):
+            if paths:
+                FileSystems.delete(paths)
+    except BeamIOError:  # already gone (a retried commit), or no folder on an object store
+        pass
+
+
+class WriteShards(beam.PTransform):
+    """Writes each Shard as one gzipped TFRecord file in its split's folder, safely under retries (see the module's
+    docstring); counts the records per split under `component`'s Beam metrics."""
+
+    def __init__(self, split_uris: Dict[str, str], component: str):
+        super().__init__()
+        # One id per write, fixed when the pipeline is built: every attempt and the commit agree on the folder.
+        self._split_uris, self._component, self._write_id = split_uris, component, uuid.uuid4().hex[:12]
+
+    def expand(self, shards):
+        return (shards
+                | "WriteAttempt" >> beam.ParDo(_WriteAttempt(self._split_uris, self._component, self._write_id))
+                | "BySplit" >> beam.GroupByKey()  # one small (name, path) pair per shard, not the records
+                | "Commit" >> beam.ParDo(_Commit(self._split_uris, self._component, self._write_id)))
 
 
 def write_empty_shards(split_uris):
-    """Writes an empty shard into each split folder that has no file, so that every split reads (as stock does)."""
+    """After the pipeline: writes an empty shard into each split folder that has no file, so that every split reads
+    (as stock does), and deletes temporary folders that failed attempts left in a split that got no shard."""
     for uri in split_uris.values():
-        filesystem, path = filesystem_path(uri)
-        if not filesystem.get_file_info(pafs.FileSelector(path, allow_not_found=True)):
+        leftovers = FileSystems.match([FileSystems.join(_temp_folder(uri, "*"), "*")])[0].metadata_list
+        for folder in sorted({os.path.dirname(leftover.path) for leftover in leftovers}):
+            _delete_temp_folder(folder)
+        if not FileSystems.match([FileSystems.join(uri, "*")])[0].metadata_list:
             write_tfrecords(shard_path(uri, "empty"), [])
-
-
-class WriteShards(beam.DoFn):
-    """Writes each Shard as one gzipped TFRecord file in its split's folder; counts the records per split under
-    `component`'s Beam metrics."""
-
-    def __init__(self, split_uris: Dict[str, str], component: str):
-        self._split_uris, self._component = split_uris, component
-
-    def process(self, shard: Shard):
-        path = shard_path(self._split_uris[shard.split], shard.name)
-        write_tfrecords(path, shard.records)
-        beam.metrics.Metrics.counter(self._component, f"examples_{shard.split}").inc(len(shard.records))
-        logging.info("%s: wrote %d examples to %s", self._component, len(shard.records), path)

@@ -224,7 +224,7 @@ class Executor(BaseExampleGenExecutor):
         with self._make_beam_pipeline() as pipeline:
             for label, encoder in encoders.items():  # encode and write fuse into one step: no per-row traffic
                 _ = (pipeline | f"Encode{label}" >> encoder
-                     | f"WriteShards{label}" >> beam.ParDo(WriteShards(split_uris, "FastExampleGen")))
+                     | f"WriteShards{label}" >> WriteShards(split_uris, "FastExampleGen"))
 
         empty = [name for name, uri in split_uris.items() if not fileio.glob(os.path.join(uri, "*"))]
         if empty:
