@@ -1,11 +1,12 @@
 """Benchmark: LabelConsistency's Beam pipeline against StatisticsGen on the same Examples.
 
-    python -m benchmarks.label_consistency [--examples 1000000] [--out DIR]
+    python -m benchmarks.label_consistency [--examples 1000000] [--out DIR] [--mode in_memory] [--method majority]
 
 Writes N synthetic examples (3 labelers with missing labels and class-dependent confusions, the label, two numeric
 features) as an Examples artifact, runs the stock StatisticsGen executor (TFDV GenerateStatistics) and the
-LabelConsistency executor on it with the local Beam runner, and prints both wall times. Goal: LabelConsistency is no
-slower than StatisticsGen.
+LabelConsistency executor on it with the local Beam runner (in `--mode`), and prints both wall times and the peak
+resident memory of the whole process tree (benchmarks/peak_memory.py). Goal: LabelConsistency is no slower than
+StatisticsGen.
 """
 import argparse
 import os
@@ -21,13 +22,13 @@ from tfx.components.statistics_gen import executor as statistics_executor  # noq
 from tfx.types import standard_artifacts  # noqa: E402
 from tfx.utils import json_utils  # noqa: E402
 
+from benchmarks.peak_memory import PeakMemory  # noqa: E402
 from benchmarks.synthetic_examples import output, write_examples_artifact  # noqa: E402
 from components.label_consistency import executor  # noqa: E402
 from components.label_consistency.component import LabelConsistencyReport  # noqa: E402
 from pipeline.configs import Config  # noqa: E402
 from pipeline.local_runner import beam_args  # noqa: E402
 
-BEAM_ARGS = beam_args(Config())  # the local run's arguments, as in the pipeline
 CLASSES = np.array([b"Adelie", b"Chinstrap", b"Gentoo"])
 LABELERS = ["labeler_a", "labeler_b", "labeler_c"]
 
@@ -59,7 +60,12 @@ def main():
     parser = argparse.ArgumentParser(prog="python -m benchmarks.label_consistency")
     parser.add_argument("--examples", type=int, default=1_000_000)
     parser.add_argument("--out", default=None, help="working folder (default: a new temporary folder)")
+    parser.add_argument("--mode", default="in_memory", choices=["in_memory", "multi_processing"])
+    parser.add_argument("--method", default="majority", choices=["majority", "dawid_skene"])
     args = parser.parse_args()
+    config = Config()
+    config.pipeline.beam_mode = args.mode
+    beam_pipeline_args = beam_args(config)  # the local run's arguments, as in the pipeline
     root = args.out or tempfile.mkdtemp(prefix="bench_label_consistency_")
 
     start = time.monotonic()
@@ -69,7 +75,7 @@ def main():
 
     statistics = output(standard_artifacts.ExampleStatistics, root, "statistics")
     start, cpu = time.monotonic(), time.process_time()
-    statistics_executor.Executor(statistics_executor.Executor.Context(beam_pipeline_args=BEAM_ARGS)).Do(
+    statistics_executor.Executor(statistics_executor.Executor.Context(beam_pipeline_args=beam_pipeline_args)).Do(
         {"examples": [examples]}, {"statistics": [statistics]}, {"exclude_splits": "[]"})
     stats_seconds, stats_cpu = time.monotonic() - start, time.process_time() - cpu
     print(f"StatisticsGen (TFDV GenerateStatistics): {stats_seconds:.1f} s", flush=True)
@@ -83,19 +89,21 @@ def main():
                "consensus_schema": output(standard_artifacts.Schema, root, "consensus_schema")}
     props = {"labeler_columns": json_utils.dumps(LABELERS), "label_column": "species", "id_column": "example_id",
              "long_form_file": "", "min_agreement": 0.0, "min_class_agreement": 0.0, "on_low_agreement": "warn",
-             "consensus_method": "majority"}
+             "consensus_method": args.method}
     start, cpu = time.monotonic(), time.process_time()
-    executor.Executor(executor.Executor.Context(beam_pipeline_args=BEAM_ARGS, tmp_dir=os.path.join(root, "tmp"),
-                                               unique_id="benchmark")).Do(
-        {"examples": [examples], "schema": [schema]}, {k: [v] for k, v in outputs.items()}, props)
+    with PeakMemory() as peak:
+        executor.Executor(executor.Executor.Context(beam_pipeline_args=beam_pipeline_args,
+                                                   tmp_dir=os.path.join(root, "tmp"), unique_id="benchmark")).Do(
+            {"examples": [examples], "schema": [schema]}, {k: [v] for k, v in outputs.items()}, props)
     consistency_seconds, consistency_cpu = time.monotonic() - start, time.process_time() - cpu
-    print(f"\n{args.examples:,} examples, Beam FnApiRunner in_memory:")
+    print(f"\n{args.examples:,} examples, Beam FnApiRunner {args.mode}, consensus {args.method}:")
     print(f"  StatisticsGen:    {stats_seconds:8.1f} s  ({args.examples / stats_seconds:,.0f} examples/s)")
     print(f"  LabelConsistency: {consistency_seconds:8.1f} s  ({args.examples / consistency_seconds:,.0f} examples/s)"
           f"  ratio {consistency_seconds / stats_seconds:.2f}")
     # CPU time of this process (the in_memory runner works in it): a fairer comparison on a loaded machine.
     print(f"  CPU time: StatisticsGen {stats_cpu:.1f} s, LabelConsistency {consistency_cpu:.1f} s, "
           f"ratio {consistency_cpu / stats_cpu:.2f}")
+    print(f"  LabelConsistency: {peak.describe()}")
 
 
 if __name__ == "__main__":

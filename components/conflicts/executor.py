@@ -2,12 +2,17 @@
 
 Identical rows (same label, same compared values) are collapsed first into one distinct row with a count, and only
 distinct rows are bucketed and compared, so a cell of 100,000 exact copies costs one comparison per distinct
-partner, not 10^10. Each pair of distinct rows stands for count_a * count_b example pairs; the members of a row in
-conflict are listed again at the end. Memory per worker is bounded by the largest bucket of distinct rows; the
-grouping step holds only the distinct rows in some conflict, the writer the examples in some conflict.
-`matching.py` explains why the buckets miss no matching pair.
+partner, not 10^10. Each pair of distinct rows stands for count_a * count_b example pairs.
+
+Two passes over the examples, both streaming: the first finds the conflict groups (the bucket shuffle carries each
+distinct row's key, id, label, count and tolerant values only); the second reads the examples again and writes the
+members of each group as CSV lines, which `examples_io.sorted_text` merges into conflicts.csv sorted by (group,
+example id). The only global state is the grouping of the distinct rows that are in some conflict (`ConflictGroups`,
+a side input of the second pass): it grows with the conflicts, never with the examples. `matching.py` explains why
+the buckets miss no matching pair.
 """
 import csv
+import hashlib
 import io
 import json
 import math
@@ -25,7 +30,9 @@ from components.conflicts.contract import (CONFLICT_COLUMNS, CONFLICTS_FILE, COU
                                             EXCLUDED_ALL_MISSING, LABEL_PAIRS, SKIPPED, SUMMARY_FILE)
 from components.conflicts.matching import Matcher, UnionFind, pairs_in_bucket
 from components.examples_io import read
+from components.examples_io.results import Results
 from components.examples_io.schema import check_columns
+from components.examples_io.sorted_text import WriteKeyedLines, remove_keyed_lines, write_sorted
 from components.examples_io.values import feature_values
 from components.input_checks import InputError
 from components.progress import say
@@ -123,16 +130,33 @@ class SmallestIdAndCount(beam.CombineFn):
         return acc
 
 
-def _distinct_row(keyed):
-    """((label, features), (smallest id, count)) -> the row pairs_in_bucket compares: (id, label, features, count)."""
+def row_key(label, features):
+    """16 bytes that name a distinct row (label and compared values), the same in every process (Python's hash() of
+    a str is not)."""
+    return hashlib.blake2b(repr((label, features)).encode(), digest_size=16).digest()
+
+
+def _bucket(keyed, matcher):
+    """(bucket key, (is_home, row)) for the home bucket and each visited bucket of a distinct row; the row is
+    (smallest id, label, the values its key does not fix, count, row key): what comparing and grouping need."""
     (label, features), (smallest_id, count) = keyed
-    return smallest_id, label, features, count
+    row = (smallest_id, label, matcher.tolerant_features(features), count, row_key(label, features))
+    home, visits = matcher.bucket_keys(features)
+    yield home, (True, row)
+    for key in visits:
+        yield key, (False, row)
+
+
+def _compact_pair(pair):
+    """A conflicting pair as ((row key, smallest id, label, count), ...): what grouping and counting need."""
+    return tuple((row[4], row[0], row[1], row[3]) for row in pair)
 
 
 class ConflictGroups(beam.CombineFn):
     """Connected components of the conflicting pairs of distinct rows: which group each row in conflict is in
-    (groups numbered from 1 by their smallest example id), and the example pair counts (count_a * count_b per row
-    pair) in all and per label pair. Holds only distinct rows that are in some conflict."""
+    (groups numbered from 1 by their smallest example id), the number of examples in conflict, and the example pair
+    counts (count_a * count_b per row pair) in all and per label pair. Holds only the distinct rows that are in
+    some conflict (16-byte key, smallest id, label, count each) and their pairs: it grows with the conflicts."""
 
     def create_accumulator(self):
         return {"pairs": [], "rows": {}}
@@ -151,42 +175,39 @@ class ConflictGroups(beam.CombineFn):
         return merged
 
     def extract_output(self, acc):
-        union_find = UnionFind()
+        union_find, rows = UnionFind(), acc["rows"]
         label_pairs, pairs = Counter(), 0
         for a, b in acc["pairs"]:
             union_find.union(a, b)
-            (_, label_a, _, count_a), (_, label_b, _, count_b) = acc["rows"][a], acc["rows"][b]
+            (_, _, label_a, count_a), (_, _, label_b, count_b) = rows[a], rows[b]
             label_pairs[tuple(sorted((label_a, label_b)))] += count_a * count_b
             pairs += count_a * count_b
-        group_of_row = {}
-        for number, members in enumerate(union_find.groups(), start=1):
-            for row_id in members:
-                _, label, features, _ = acc["rows"][row_id]
-                group_of_row[(label, features)] = number
-        return {"group_of_row": group_of_row, "pairs": pairs, "label_pairs": label_pairs}
+        # Numbered by the smallest example id in the group (the row key breaks ties between duplicated ids).
+        groups = sorted(union_find.groups(), key=lambda keys: min((rows[k][1], k) for k in keys))
+        group_of_row = {key: number for number, keys in enumerate(groups, start=1) for key in keys}
+        return {"group_of_row": group_of_row, "pairs": pairs, "groups": len(groups),
+                "examples_in_conflict": sum(row[3] for row in rows.values()),
+                "label_pairs": [{"labels": list(labels), "pairs": n} for labels, n in sorted(label_pairs.items())]}
 
 
-def _in_conflict(record, result):
-    """(group number, record) for an example whose distinct row is in a conflict group."""
-    number = result["group_of_row"].get((record[1], record[2]))
-    if number is not None:
-        yield number, record
+def compared_columns(stats):
+    """The columns conflicts.csv lists after the metadata: every compared column (a value somewhere), by name."""
+    return sorted({name for name, _ in stats["present"]})
 
 
-def conflict_groups(result, members):
-    """The groups as lists of member records (sorted by id), in group-number order: every example of a row in
-    conflict, not only the row's first."""
-    groups = [[] for _ in range(len(set(result["group_of_row"].values())))]
-    for number, record in members:
-        groups[number - 1].append(record)
-    return [sorted(group, key=lambda record: record[0]) for group in groups]
-
-
-def _bucket(row, matcher):
-    home, visits = matcher.bucket_keys(row[2])
-    yield home, ("home", row)
-    for key in visits:
-        yield key, ("visitor", row)
+def _member_line(record, groups, columns):
+    """[group number, example id, conflicts.csv line] for an example whose distinct row is in a conflict group
+    (text made inert for spreadsheets); `columns` are the compared columns."""
+    example_id, label, features, split, metadata = record
+    number = groups["group_of_row"].get(row_key(label, features))
+    if number is None:
+        return
+    values = dict(features)
+    line = io.StringIO()
+    csv.writer(line, lineterminator="").writerow(spreadsheet_row(
+        [number, example_id, label, split, *("" if v is None else v for v in metadata),
+         *(_display(values.get(name)) for name in columns)]))
+    yield [number, example_id, line.getvalue()]
 
 
 def check_examples(stats, config):
@@ -209,47 +230,26 @@ def check_examples(stats, config):
     return reason
 
 
-def summarize(result, stats, matcher, config):
-    """The summary.json content: counts, the label pairs in conflict, and which columns were compared or not."""
+def summarize(groups, stats, matcher, config):
+    """The summary.json content (checked first: check_examples): counts, the label pairs in conflict, which columns
+    were compared or not, and `skipped` (why the finder could not run on this data, or "")."""
+    skipped = check_examples(stats, config)
     compared = {}
     for name, categorical in sorted(stats["present"]):
         compared[name] = "exact (categorical)" if categorical else matcher.tolerance(name).describe()
     all_missing = sorted(stats["seen"] - set(compared) - set(config["excluded"]))
-    label_pairs = [{"labels": list(labels), "pairs": n} for labels, n in sorted(result["label_pairs"].items())]
     return {
-        "groups": len(result["groups"]),
-        "examples_in_conflict": sum(len(group) for group in result["groups"]),
-        "conflicting_pairs": result["pairs"],
-        "label_pairs": label_pairs,
+        "groups": groups["groups"],
+        "examples_in_conflict": groups["examples_in_conflict"],
+        "conflicting_pairs": groups["pairs"],
+        "label_pairs": groups["label_pairs"],
         "examples": stats["examples"],
         "examples_without_label": stats["unlabelled"],  # never compared: a conflict needs two labels
         "compared_features": compared,  # column -> how it matches
         "excluded_all_missing": all_missing,  # a value nowhere separates no examples
         "excluded_columns": sorted(set(config["excluded"])),
+        "skipped": skipped,
     }
-
-
-def write_outputs(result, members, stats, matcher, config, output_uri):
-    """Checks the columns, then writes conflicts.csv (one row per example in a conflict group; text made inert for
-    spreadsheets) and summary.json (with `skipped`: why the finder could not run on this data, or "")."""
-    skipped = check_examples(stats, config)
-    result = dict(result, groups=conflict_groups(result, members))
-    summary = dict(summarize(result, stats, matcher, config), skipped=skipped)
-    features = list(summary["compared_features"])
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow([*CONFLICT_COLUMNS, *config["metadata_columns"], *features])
-    for group_id, members in enumerate(result["groups"], start=1):
-        for example_id, label, values, split, metadata in members:
-            values = dict(values)
-            writer.writerow(spreadsheet_row([group_id, example_id, label, split,
-                                             *("" if v is None else v for v in metadata),
-                                             *(_display(values.get(name)) for name in features)]))
-    fileio.makedirs(output_uri)
-    with fileio.open(os.path.join(output_uri, CONFLICTS_FILE), "w") as f:
-        f.write(text.getvalue())
-    with fileio.open(os.path.join(output_uri, SUMMARY_FILE), "w") as f:
-        f.write(json.dumps(summary, indent=2, sort_keys=True))
 
 
 def _display(value):
@@ -262,6 +262,23 @@ def _display(value):
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
+
+    def _scratch_dir(self, output_uri):
+        """The executor's temporary folder; a folder inside the output (removed at the end) when the executor is
+        called without one (as tests and benchmarks call it)."""
+        try:
+            return self._get_tmp_dir()
+        except RuntimeError:
+            return os.path.join(output_uri, ".scratch")
+
+    @staticmethod
+    def _parse(p, examples, splits, config, pass_name):
+        """Per split, the parsed examples (tagged outputs: records, stats), read afresh for `pass_name`."""
+        return [p | f"{pass_name}Read[{split}]" >> read.records(examples, split, "Conflicts")
+                | f"{pass_name}Parse[{split}]" >> beam.ParDo(ParseExample(
+                    split, config["id_column"], config["label_column"], config["metadata_columns"],
+                    config["excluded"])).with_outputs("stats", main="records")
+                for split in splits]
 
     def Do(self, input_dict, output_dict, exec_properties):
         examples = artifact_utils.get_single_instance(input_dict["examples"])
@@ -278,30 +295,44 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         say("Conflicts", f"comparing the examples of split(s) {', '.join(splits)}; numeric tolerance "
                          f"{matcher.default.describe()}; not compared: {', '.join(config['excluded'])}")
 
+        scratch = self._scratch_dir(output.uri)
+        lines_prefix = os.path.join(scratch, "conflict-lines")
+        results = Results(scratch)
+        remove_keyed_lines(lines_prefix)  # a retried execution's leftovers
         with self._make_beam_pipeline() as p:
-            parsed = [p | f"Read[{split}]" >> read.records(examples, split, "Conflicts")
-                      | f"Parse[{split}]" >> beam.ParDo(ParseExample(
-                          split, config["id_column"], config["label_column"], config["metadata_columns"],
-                          config["excluded"])).with_outputs("stats", main="records")
-                      for split in splits]
-            records = [result.records for result in parsed] | "FlattenRecords" >> beam.Flatten()
+            parsed = self._parse(p, examples, splits, config, "")
             stats = ([result.stats for result in parsed] | "FlattenStats" >> beam.Flatten()
                      | "FeatureStats" >> beam.CombineGlobally(FeatureStats()))
-            groups = (records
+            groups = ([result.records for result in parsed] | "FlattenRecords" >> beam.Flatten()
                       | "KeyByRow" >> beam.Map(lambda record: ((record[1], record[2]), record[0]))
                       | "CollapseIdenticalRows" >> beam.CombinePerKey(SmallestIdAndCount())
-                      | "DistinctRows" >> beam.Map(_distinct_row)
                       | "Bucket" >> beam.FlatMap(_bucket, matcher)
                       | "GroupByBucket" >> beam.GroupByKey()
                       | "ComparePairs" >> beam.FlatMap(lambda kv: pairs_in_bucket(kv[1], matcher))
+                      | "CompactPairs" >> beam.Map(_compact_pair)
                       | "DistinctPairs" >> beam.Distinct()
                       | "Group" >> beam.CombineGlobally(ConflictGroups()))
-            members = records | "MembersInConflict" >> beam.FlatMap(_in_conflict, beam.pvalue.AsSingleton(groups))
-            _ = groups | "Write" >> beam.Map(write_outputs, beam.pvalue.AsList(members),
-                                            beam.pvalue.AsSingleton(stats), matcher, config, output.uri)
+            results.collect("summary", groups | "Summarize" >> beam.Map(
+                summarize, beam.pvalue.AsSingleton(stats), matcher, config))
+            # The members: a second read of the examples (not the first pass's records, which would be held whole
+            # until the groups are known), each looked up in the groups.
+            members = [result.records for result in self._parse(p, examples, splits, config, "Members")]
+            columns = stats | "ComparedColumns" >> beam.Map(compared_columns)
+            _ = (members | "FlattenMembers" >> beam.Flatten()
+                 | "MemberLines" >> beam.FlatMap(_member_line, beam.pvalue.AsSingleton(groups),
+                                                 beam.pvalue.AsSingleton(columns))
+                 | "WriteMemberLines" >> WriteKeyedLines(lines_prefix))
 
-        with fileio.open(os.path.join(output.uri, SUMMARY_FILE)) as f:
-            summary = json.load(f)
+        (summary,) = results["summary"]
+        header = io.StringIO()
+        csv.writer(header, lineterminator="").writerow(
+            [*CONFLICT_COLUMNS, *config["metadata_columns"], *sorted(summary["compared_features"])])
+        fileio.makedirs(output.uri)
+        write_sorted(lines_prefix, os.path.join(output.uri, CONFLICTS_FILE), header.getvalue())
+        with fileio.open(os.path.join(output.uri, SUMMARY_FILE), "w") as f:
+            f.write(json.dumps(summary, indent=2, sort_keys=True))
+        if scratch.startswith(output.uri):
+            fileio.rmtree(scratch)
         for key in COUNT_PROPERTIES:
             output.set_int_custom_property(key, summary[key])
         output.set_json_value_custom_property(LABEL_PAIRS, summary["label_pairs"])

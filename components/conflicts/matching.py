@@ -85,11 +85,20 @@ class Matcher:
         lowest, highest = math.floor((coordinate - margin) / width), math.floor((coordinate + margin) / width)
         return (sign, math.floor(coordinate / width)), [(sign, cell) for cell in range(lowest, highest + 1)]
 
+    def is_tolerant(self, name, value):
+        """Whether the value is numeric with a tolerance above 0 (else it matches only by equality)."""
+        return not isinstance(value, str) and self.tolerance(name).value != 0
+
+    def tolerant_features(self, features):
+        """The (name, value) pairs of a feature tuple that a bucket key does not fix: within one bucket the others
+        are equal (they are part of every key of the example), so only these need comparing."""
+        return tuple((name, value) for name, value in features if self.is_tolerant(name, value))
+
     def bucket_keys(self, features):
         """(home key, visitor keys) of one example's feature tuple."""
         fixed, tolerant = [], []
         for name, value in features:
-            if isinstance(value, str) or self.tolerance(name).value == 0:
+            if not self.is_tolerant(name, value):
                 fixed.append((name, value))
             elif len(tolerant) < MAX_KEYED_FEATURES:
                 tolerant.append((name,) + self._cells(name, value))
@@ -103,13 +112,12 @@ class Matcher:
 
 
 def pairs_in_bucket(members, matcher):
-    """Conflicting pairs among one bucket's members, each a (role, record) with role 'home' or 'visitor' and record
-    (id, label, features, ...): the executor passes distinct rows (smallest example id, label, features, count).
-    Yields (record_a, record_b) with a's id first; a pair may come from several buckets, so the caller
-    de-duplicates."""
+    """Conflicting pairs among one bucket's members, each an (is_home, record) with record (id, label, features, ...):
+    the executor passes distinct rows (smallest example id, label, tolerant features, count, row key). Yields
+    (record_a, record_b) with a's id first; a pair may come from several buckets, so the caller de-duplicates."""
     homes, visitors = [], []
-    for role, record in members:
-        (homes if role == "home" else visitors).append(record)
+    for is_home, record in members:
+        (homes if is_home else visitors).append(record)
     candidates = itertools.chain(itertools.combinations(homes, 2), itertools.product(homes, visitors))
     for a, b in candidates:
         if a[1] != b[1] and matcher.features_match(a[2], b[2]):

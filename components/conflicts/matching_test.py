@@ -42,15 +42,17 @@ def brute_force_pairs(records, matcher):
 
 
 def bucketed_pairs(records, matcher):
-    """(pairs found, pairs compared) by the bucketing the executor uses."""
+    """(pairs found, pairs compared) by the bucketing the executor uses: a bucket holds only the features its key
+    does not fix."""
     buckets = {}
-    for record in records:
-        home, visits = matcher.bucket_keys(record[2])
-        buckets.setdefault(home, []).append(("home", record))
+    for example_id, label, features in records:
+        home, visits = matcher.bucket_keys(features)
+        member = (example_id, label, matcher.tolerant_features(features))
+        buckets.setdefault(home, []).append((True, member))
         for key in visits:
-            buckets.setdefault(key, []).append(("visitor", record))
+            buckets.setdefault(key, []).append((False, member))
     found = {(a[0], b[0]) for members in buckets.values() for a, b in pairs_in_bucket(members, matcher)}
-    homes = [sum(role == "home" for role, _ in members) for members in buckets.values()]
+    homes = [sum(is_home for is_home, _ in members) for members in buckets.values()]
     compared = sum(h * (h - 1) / 2 + h * (len(members) - h) for h, members in zip(homes, buckets.values()))
     return found, compared
 

@@ -1,0 +1,54 @@
+"""Peak resident memory of this process and all its children (Beam's multi_processing workers), sampled by a
+background thread while a block runs.
+
+    with PeakMemory() as peak:
+        run_something()
+    print(peak.describe())
+"""
+import threading
+import time
+
+import psutil
+
+_INTERVAL_SECONDS = 0.1
+
+
+def tree_rss():
+    """Resident bytes of this process plus every descendant."""
+    process = psutil.Process()
+    total = process.memory_info().rss
+    for child in process.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:  # the child ended between listing and reading
+            pass
+    return total
+
+
+class PeakMemory:
+    """`start` is the tree's RSS when the block began, `peak` the largest sampled during it (bytes), `seconds` its
+    wall time."""
+
+    def __enter__(self):
+        self.start = self.peak = tree_rss()
+        self._began = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.wait(_INTERVAL_SECONDS):
+            self.peak = max(self.peak, tree_rss())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, tree_rss())
+        self.seconds = time.monotonic() - self._began
+        return False
+
+    def describe(self):
+        mib = 1 << 20
+        return (f"{self.seconds:.1f} s, peak RSS of the process tree {self.peak / mib:,.0f} MiB "
+                f"(+{(self.peak - self.start) / mib:,.0f} MiB over the {self.start / mib:,.0f} MiB at the start)")

@@ -1,0 +1,82 @@
+"""A text file whose lines come out of a Beam pipeline in any order, written sorted by a key, in bounded memory.
+
+Beam's WriteToText writes lines in the order the runner hands them over, which differs between runs and between
+runner modes. A component that must write one deterministic file (conflicts.csv, disagreements.csv) emits
+`[key..., line]` elements through `WriteKeyedLines` into its temporary folder, and after the pipeline
+`write_sorted` merges them into the file: an external merge sort that holds at most RUN_LINES lines at a time
+(sorted runs go to temporary files, then one streaming merge), so memory does not grow with the file. Ties in the
+key are broken by the line itself, so the file has the same bytes on every run and in every runner mode.
+
+The merge runs in the executor's process, streaming through `tfx.dsl.io.fileio` (local disk, gs://, s3://): one
+pass over the lines, O(n log n) comparisons; the lines are the few the component reports (rows in conflict,
+examples whose labelers disagree), never the whole data.
+"""
+import heapq
+import json
+
+import apache_beam as beam
+from tfx.dsl.io import fileio
+
+RUN_LINES = 100_000  # lines sorted in memory at a time (tens of MB)
+_WRITE_LINES = 10_000  # lines per write call
+
+
+@beam.ptransform_fn
+def WriteKeyedLines(elements, prefix):  # pylint: disable=invalid-name
+    """Elements `[key..., line]` (JSON values, the text line last, without its newline) as JSON lines in files
+    whose names start with `prefix`, in any order; `write_sorted(prefix, ...)` reads them after the pipeline."""
+    return (elements | "KeyedLineJson" >> beam.Map(json.dumps)
+            | "WriteKeyedLines" >> beam.io.WriteToText(prefix, file_name_suffix=".jsonl"))
+
+
+def _items(paths):
+    for path in paths:
+        with fileio.open(path) as f:
+            for line in f:
+                yield json.loads(line)
+
+
+def _write(path, lines):
+    with fileio.open(path, "w") as f:
+        chunk = []
+        for line in lines:
+            chunk.append(line)
+            if len(chunk) >= _WRITE_LINES:
+                f.write("".join(chunk))
+                chunk = []
+        f.write("".join(chunk))
+
+
+def write_sorted(prefix, path, header, run_lines=RUN_LINES):
+    """Writes `header` (one line, without newline) and then the lines written under `prefix`, sorted by
+    `[key..., line]`, to `path`; removes the files under `prefix` (and its sorted runs). Returns the number of
+    lines written."""
+    inputs = sorted(fileio.glob(prefix + "*"))
+    runs, pending = [], []
+    for item in _items(inputs):
+        pending.append(item)
+        if len(pending) >= run_lines:
+            pending.sort()
+            runs.append(f"{prefix}.run-{len(runs):05d}")
+            _write(runs[-1], (json.dumps(item) + "\n" for item in pending))
+            pending = []
+    pending.sort()
+    count = 0
+
+    def lines():
+        nonlocal count
+        yield header + "\n"
+        for item in heapq.merge(pending, *(_items([run]) for run in runs)):
+            count += 1
+            yield item[-1] + "\n"
+
+    _write(path, lines())
+    remove_keyed_lines(prefix)
+    return count
+
+
+def remove_keyed_lines(prefix):
+    """Removes every file under `prefix`: after `write_sorted`, and before a pipeline writes there (a retried
+    execution must not merge an earlier attempt's files)."""
+    for path in fileio.glob(prefix + "*"):
+        fileio.remove(path)
