@@ -7,8 +7,9 @@ store of RUN.toml, e.g. `make demo-loop`'s outputs/demo-loop/run1.toml or the co
 Examples artifact whose eval split holds `--examples` examples resampled from the run's examples with the numeric
 features jittered (so quantile bins and predictions vary) and new ids, and whose train split is the run's. Then it
 runs, one after the other with the pipeline's local Beam arguments: the stock Evaluator executor with the
-pipeline's eval config, and the ErrorAnalysis executor as the pipeline configures it (label-error flags from the
-run, so the levers run too). Prints both wall times and their ratio.
+pipeline's eval config (unless --skip-evaluator), and the ErrorAnalysis executor as the pipeline configures it
+(label-error flags from the run, so the levers run too). Prints both wall times, their ratio, and ErrorAnalysis's
+peak resident memory of the whole process tree (benchmarks/peak_memory.py).
 """
 import argparse
 import glob
@@ -33,6 +34,7 @@ from pipeline import pipeline as pipeline_module  # noqa: E402
 from pipeline.configs import load_config  # noqa: E402
 from pipeline.local_runner import beam_args  # noqa: E402
 from pipeline.mlmd_graph import open_store  # noqa: E402
+from benchmarks.peak_memory import PeakMemory  # noqa: E402
 
 
 def newest(store, type_name, under=""):
@@ -88,6 +90,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, help="TOML config of a finished run (its ML Metadata is read)")
     parser.add_argument("--examples", type=int, default=100_000)
+    parser.add_argument("--skip-evaluator", action="store_true", help="time ErrorAnalysis alone")
     parser.add_argument("--out", help="working folder (default: a temporary one); its examples are reused if there")
     args = parser.parse_args()
     config = load_config(args.config)
@@ -111,6 +114,22 @@ def main():
         print(f"wrote {args.examples} eval examples to {examples_uri} ({time.time() - started:.0f} s)", flush=True)
     examples = artifact(standard_artifacts.Examples, examples_uri, ["train", "eval"])
 
+    evaluator_seconds = None if args.skip_evaluator else run_evaluator(config, examples, model, work)
+    properties = pipeline_module.error_analysis(  # the exec properties the pipeline gives the component
+        config, types.Channel(type=standard_artifacts.Examples), types.Channel(type=standard_artifacts.Model),
+        types.Channel(type=standard_artifacts.TransformGraph), types.Channel(type=LabelIssues)).exec_properties
+    with PeakMemory() as peak:
+        analysis_executor.Executor(analysis_executor.Executor.Context(beam_pipeline_args=beam_args(config))).Do(
+            {"examples": [examples], "model": [model], "transform_graph": [transform_graph],
+             "label_issues": [label_issues]},
+            {"error_analysis": [artifact(ErrorAnalysisResult, os.path.join(work, "analysis"))]}, properties)
+    print(f"\n{args.examples} eval examples: ErrorAnalysis {peak.describe()}"
+          + (f"; Evaluator {evaluator_seconds:.1f} s, ratio {peak.seconds / evaluator_seconds:.2f}"
+             if evaluator_seconds else ""), flush=True)
+
+
+def run_evaluator(config, examples, model, work):
+    """The stock Evaluator on the same examples and model, as the pipeline configures it: its wall time."""
     label = pipeline_module.training_label(config)
     started = time.time()
     evaluator_executor.Executor(evaluator_executor.Executor.Context(beam_pipeline_args=beam_args(config))).Do(
@@ -122,18 +141,7 @@ def main():
     evaluator_seconds = time.time() - started
     print(f"Evaluator (TFMA): {evaluator_seconds:.1f} s", flush=True)
 
-    properties = pipeline_module.error_analysis(  # the exec properties the pipeline gives the component
-        config, types.Channel(type=standard_artifacts.Examples), types.Channel(type=standard_artifacts.Model),
-        types.Channel(type=standard_artifacts.TransformGraph), types.Channel(type=LabelIssues)).exec_properties
-    started = time.time()
-    analysis_executor.Executor(analysis_executor.Executor.Context(beam_pipeline_args=beam_args(config))).Do(
-        {"examples": [examples], "model": [model], "transform_graph": [transform_graph],
-         "label_issues": [label_issues]},
-        {"error_analysis": [artifact(ErrorAnalysisResult, os.path.join(work, "analysis"))]}, properties)
-    analysis_seconds = time.time() - started
-    print(f"ErrorAnalysis: {analysis_seconds:.1f} s")
-    print(f"\n{args.examples} eval examples: ErrorAnalysis {analysis_seconds:.1f} s, Evaluator "
-          f"{evaluator_seconds:.1f} s, ratio {analysis_seconds / evaluator_seconds:.2f}")
+    return evaluator_seconds
 
 
 if __name__ == "__main__":

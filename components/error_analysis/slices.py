@@ -37,6 +37,7 @@ Diagnosis of each weak slice, from signals the pipeline already has, in this ord
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -106,23 +107,6 @@ def _json_value(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def column_conditions(values: pd.Series, column: str, *, numeric: bool, bins: int):
-    """The single-column candidate slices: values of a categorical, quantile bins of a numeric (from `values`, the
-    eval rows), and "missing" when some are missing."""
-    present = values.dropna()
-    conditions = []
-    if numeric:
-        x = present.to_numpy(float)
-        edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)[1:-1])) if len(x) else np.array([])
-        bounds = [-math.inf, *edges.tolist(), math.inf]
-        conditions = [Condition(column, low=lo, high=hi, numeric=True) for lo, hi in zip(bounds[:-1], bounds[1:])]
-    else:
-        conditions = [Condition(column, value=v) for v in sorted(present.unique(), key=str)]
-    if len(present) < len(values):
-        conditions.append(Condition(column, missing=True, numeric=numeric))
-    return conditions
-
-
 @dataclass
 class Settings:
     min_size: int = 10  # eval rows a slice needs to be tested
@@ -176,69 +160,268 @@ def wilson_interval(hits, n, confidence=0.95):
     return float(low), float(high)
 
 
-def _prepare(rows: pd.DataFrame, columns, numeric_columns):
+MAX_LISTED_IDS = 100  # a slice's eval errors named by id (the smallest ids), in the analysis and for the review queue
+_SIGNALS = {  # per-example label signals: the column, and when a value is a hit
+    "label_issue": lambda v: v != 0,  # the label-error finder flagged it
+    "agreement": lambda v: v < 1,  # some labeler disagreed with the consensus
+}
+
+
+def quantile_edges(values, bins):
+    """The inner edges of `bins` quantile bins (numpy's linear quantiles) of the present values, without repeats."""
+    x = pd.to_numeric(pd.Series(values), errors="coerce").dropna().to_numpy(float)
+    return np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)[1:-1])).tolist() if len(x) else []
+
+
+@dataclass
+class Plan:
+    """What the counts are kept by: the slice columns in order (numeric ones binned at their inner `edges`, the others
+    by value), pairs of them when `pairs`, the metadata columns value by value, and how many error ids per slice."""
+    columns: tuple
+    edges: dict  # numeric column -> its inner bin edges; a column not here is categorical
+    metadata_columns: tuple = ()
+    listed_ids: int = MAX_LISTED_IDS
+    pairs: bool = True
+
+    def condition(self, column, cell):
+        """The predicate of a cell: None is missing, a numeric cell is a bin index, a categorical one a value."""
+        numeric = column in self.edges
+        if cell is None:
+            return Condition(column, missing=True, numeric=numeric)
+        if numeric:
+            bounds = [-math.inf, *self.edges[column], math.inf]
+            return Condition(column, low=bounds[cell], high=bounds[cell + 1], numeric=True)
+        return Condition(column, value=cell)
+
+    def groups(self):
+        """The column tuples counted: none (the totals), each column, and each pair in column order."""
+        singles = [(c,) for c in self.columns]
+        pairs = [(a, b) for i, a in enumerate(self.columns) for b in self.columns[i + 1:]] if self.pairs else []
+        return [(), *singles, *pairs]
+
+
+def _check_rows(rows: pd.DataFrame, columns):
     if "split" not in rows or "correct" not in rows:
         raise SliceError("rows need a 'split' column and a 'correct' column (eval rows)")
     missing = [c for c in columns if c not in rows]
     if missing:
         raise SliceError(f"slice column(s) {missing} are not in the rows; columns are: {', '.join(rows.columns)}")
-    is_eval = (rows["split"] == EVAL_SPLIT).to_numpy(bool)
-    if not is_eval.any():
-        raise SliceError("no eval rows: error analysis needs the model's predictions on the eval split")
+
+
+def _cells(values: pd.Series, column, plan):
+    """(a code per row, the cell of each code); code 0 is "missing"."""
+    if column in plan.edges:
+        x = pd.to_numeric(values, errors="coerce").to_numpy(float)
+        codes = np.searchsorted(np.asarray(plan.edges[column], float), x, side="right") + 1
+        codes[np.isnan(x)] = 0
+        return codes, [None, *range(len(plan.edges[column]) + 1)]
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    return codes + 1, [None, *(_json_value(u) for u in uniques)]
+
+
+def count_rows(rows: pd.DataFrame, plan: Plan):
+    """The counts of `rows` (any part of the data) per slice: rows per split, eval errors, label signals, eval
+    examples and correct per class, and the `listed_ids` smallest ids of eval errors (with label and prediction).
+    Counts of parts add up (merge_counts) to the counts of the whole, whatever the parts."""
+    _check_rows(rows, [*plan.columns, *plan.metadata_columns])
+    split = rows["split"].astype(str).to_numpy()
+    is_eval = split == EVAL_SPLIT
     correct = rows["correct"].to_numpy(dtype=object)
     if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in correct[is_eval]):
         raise SliceError("every eval row needs 'correct' (True or False)")
-    errors = np.zeros(len(rows), bool)
-    errors[is_eval] = ~correct[is_eval].astype(bool)
-    numeric = {c: pd.to_numeric(rows[c], errors="coerce") for c in numeric_columns}
-    return is_eval, errors, numeric
+    error = np.zeros(len(rows), bool)
+    error[is_eval] = ~correct[is_eval].astype(bool)
+    signals = {}
+    for name, hit in _SIGNALS.items():
+        if name in rows:
+            values = pd.to_numeric(rows[name], errors="coerce").to_numpy(float)
+            has = ~np.isnan(values)
+            hits = np.zeros(len(rows), bool)
+            hits[has] = hit(values[has])
+            signals[name] = (has, hits)
+    labels = rows["label"].astype(str).to_numpy() if "label" in rows else None
+    listed = None
+    if "example_id" in rows:
+        raw_labels = rows["label"].tolist() if "label" in rows else [None] * len(rows)
+        predicted = rows["predicted_label"].tolist() if "predicted_label" in rows else [None] * len(rows)
+        listed = (rows["example_id"].astype(str).to_numpy(), raw_labels, predicted)
+    data = _RowData(split, is_eval, error, signals, labels, listed)
+    cells = {c: _cells(rows[c], c, plan) for c in plan.columns}
+    counts = {"slices": {}, "metadata": {}}
+    for group in plan.groups():
+        counts["slices"].update(_count_group(group, [cells[c] for c in group], data, plan.listed_ids))
+    for column in plan.metadata_columns:
+        values = rows[column].where(rows[column].notna(), "(missing)").astype(str)
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+        counts["metadata"].update(_count_group((column,), [(codes, list(uniques))], data, 0))
+    return counts
+
+
+class _RowData:
+    """The per-row arrays every group's counts are taken from."""
+
+    def __init__(self, split, is_eval, error, signals, labels, listed):
+        self.split_names, self.split_codes = np.unique(split, return_inverse=True)
+        self.is_eval, self.error, self.signals, self.labels, self.listed = is_eval, error, signals, labels, listed
+
+
+def _count_group(columns, cells, data, listed_ids):
+    """{key: stats} for one tuple of columns; a key is ((column, cell), ...)."""
+    combined = np.zeros(len(data.error), np.int64)
+    for codes, names in cells:
+        combined = combined * len(names) + codes
+    present, group = np.unique(combined, return_inverse=True)
+    size, n_splits = len(present), len(data.split_names)
+    per_split = np.bincount(group * n_splits + data.split_codes, minlength=size * n_splits).reshape(size, n_splits)
+    errors = np.bincount(group, weights=data.error, minlength=size)
+    signals = {name: (np.bincount(group, weights=has, minlength=size), np.bincount(group, weights=hits,
+                                                                                   minlength=size))
+               for name, (has, hits) in data.signals.items()}
+    per_class = None
+    if data.labels is not None and data.is_eval.any():
+        classes, label_codes = np.unique(data.labels[data.is_eval], return_inverse=True)
+        index = group[data.is_eval] * len(classes) + label_codes
+        per_class = (classes, np.bincount(index, minlength=size * len(classes)).reshape(size, -1),
+                     np.bincount(index, weights=~data.error[data.is_eval], minlength=size * len(classes))
+                     .reshape(size, -1))
+    listed = [[] for _ in range(size)]
+    if listed_ids and data.listed is not None:
+        ids, raw_labels, predicted = data.listed
+        wrong = np.flatnonzero(data.error)
+        wrong = wrong[np.argsort(ids[wrong], kind="stable")]
+        wrong = wrong[np.argsort(group[wrong], kind="stable")]  # by group, then by id
+        starts = np.searchsorted(group[wrong], np.arange(size))
+        ends = np.searchsorted(group[wrong], np.arange(size), side="right")
+        for g in range(size):
+            listed[g] = [[str(ids[i]), _json_value(raw_labels[i]), _json_value(predicted[i])]
+                         for i in wrong[starts[g]:min(ends[g], starts[g] + listed_ids)]]
+    found = {}
+    for g, combined_code in enumerate(present.tolist()):
+        key = []
+        for column, (_, names) in zip(reversed(columns), reversed(cells)):
+            combined_code, code = divmod(combined_code, len(names))
+            key.append((column, names[code]))
+        stats = {"splits": {str(name): int(n) for name, n in zip(data.split_names, per_split[g]) if n},
+                 "errors": int(errors[g]),
+                 "signals": {name: [int(has[g]), int(hits[g])] for name, (has, hits) in signals.items()},
+                 "per_class": {}, "ids": listed[g]}
+        if per_class is not None:
+            classes, examples, right = per_class
+            stats["per_class"] = {str(c): [int(n), int(r)] for c, n, r in zip(classes, examples[g], right[g]) if n}
+        found[tuple(reversed(key))] = stats
+    return found
+
+
+def _listed_order(entry):
+    return entry[0], str(entry[1]), str(entry[2])
+
+
+def merge_counts(into, other, listed_ids=MAX_LISTED_IDS):
+    """Adds the counts `other` to `into` (changed in place and returned); each slice keeps its `listed_ids`
+    smallest error ids."""
+    for part in ("slices", "metadata"):
+        table = into[part]
+        for key, stats in other[part].items():
+            mine = table.get(key)
+            if mine is None:
+                table[key] = stats
+                continue
+            for split, n in stats["splits"].items():
+                mine["splits"][split] = mine["splits"].get(split, 0) + n
+            mine["errors"] += stats["errors"]
+            for name, (has, hits) in stats["signals"].items():
+                had = mine["signals"].setdefault(name, [0, 0])
+                had[0] += has
+                had[1] += hits
+            for label, (n, right) in stats["per_class"].items():
+                had = mine["per_class"].setdefault(label, [0, 0])
+                had[0] += n
+                had[1] += right
+            if stats["ids"]:
+                mine["ids"] = sorted(mine["ids"] + stats["ids"], key=_listed_order)[:listed_ids]
+    return into
+
+
+def empty_counts():
+    return {"slices": {}, "metadata": {}}
+
+
+def counts_to_json(counts):
+    """The counts as JSON-ready lists (keys are tuples), sorted by key so that equal counts give equal JSON."""
+    return {part: sorted(([[list(cell) for cell in key], stats] for key, stats in table.items()), key=json.dumps)
+            for part, table in counts.items()}
+
+
+def counts_from_json(document):
+    return {part: {tuple(tuple(cell) for cell in key): stats for key, stats in entries}
+            for part, entries in document.items()}
 
 
 def find_weak_slices(rows: pd.DataFrame, categorical_columns=(), numeric_columns=(), settings: Settings = None,
                      reference_split: str = EVAL_SPLIT):
-    """The weak slices of `rows`, worst (by what fixing them is worth) first, and what was searched.
-
-    Returns a dict (JSON-ready): "overall", "tested" (slices tested), "weak_slices" (list of dicts, ranked),
-    "method". `reference_split` is the split whose share a slice's train share is compared with for coverage:
-    "eval", or "serving" when rows of serving data are included."""
+    """The weak slices of `rows` (all in memory), worst (by what fixing them is worth) first, and what was searched:
+    numeric columns binned at the eval rows' quantiles, counted (count_rows) and searched (search_counts)."""
     settings = settings or Settings()
     settings.check()
-    columns = list(dict.fromkeys([*categorical_columns, *numeric_columns]))
-    is_eval, errors, numeric = _prepare(rows, columns, numeric_columns)
-    is_train = (rows["split"] == TRAIN_SPLIT).to_numpy(bool)
-    is_reference = (rows["split"] == reference_split).to_numpy(bool)
-    n_eval, n_errors = int(is_eval.sum()), int(errors.sum())
+    plan = plan_for(rows, categorical_columns, numeric_columns, settings)
+    return search_counts(count_rows(rows, plan), plan, settings, reference_split)
 
-    singles = []  # (conditions, mask over all rows)
-    for column in columns:
-        is_numeric = column in numeric
-        values = numeric[column] if is_numeric else rows[column].where(rows[column].notna(), None)
-        for condition in column_conditions(values[is_eval], column, numeric=is_numeric, bins=settings.bins):
-            singles.append(((condition,), condition.mask(values)))
 
-    def test(candidates):
+def plan_for(rows: pd.DataFrame, categorical_columns, numeric_columns, settings: Settings, metadata_columns=(),
+             listed_ids=MAX_LISTED_IDS):
+    """The plan of a search over `rows`' columns, numeric ones binned at the quantiles of their eval rows."""
+    columns = tuple(dict.fromkeys([*categorical_columns, *numeric_columns]))
+    _check_rows(rows, [*columns, *metadata_columns])
+    is_eval = (rows["split"] == EVAL_SPLIT).to_numpy(bool)
+    edges = {c: quantile_edges(rows.loc[is_eval, c], settings.bins) for c in numeric_columns}
+    return Plan(columns, edges, tuple(metadata_columns), listed_ids, settings.pairs)
+
+
+def search_counts(counts, plan: Plan, settings: Settings, reference_split: str = EVAL_SPLIT):
+    """The weak slices from the counts (see the module docstring). Returns a dict (JSON-ready): "overall", "tested"
+    (slices tested), "weak_slices" (list of dicts, ranked), "method". `reference_split` is the split whose share a
+    slice's train share is compared with for coverage: "eval", or "serving" when rows of serving data are included."""
+    settings.check()
+    table = counts["slices"]
+    totals = table.get((), {"splits": {}, "errors": 0, "signals": {}})
+    n_eval, n_errors = totals["splits"].get(EVAL_SPLIT, 0), totals["errors"]
+    if not n_eval:
+        raise SliceError("no eval rows: error analysis needs the model's predictions on the eval split")
+
+    def eval_examples(key):
+        return table[key]["splits"].get(EVAL_SPLIT, 0) if key in table else 0
+
+    singles = []
+    for column in plan.columns:
+        if column in plan.edges:
+            cells = list(range(len(plan.edges[column]) + 1))
+        else:
+            cells = sorted((key[0][1] for key in table if len(key) == 1 and key[0][0] == column
+                            and key[0][1] is not None and eval_examples(key)), key=str)
+        if eval_examples(((column, None),)):
+            cells.append(None)
+        singles += [((column, cell),) for cell in cells]
+
+    def test(keys):
         tested = []
-        for conditions, mask in candidates:
-            n_in = int((mask & is_eval).sum())
+        for key in keys:
+            n_in = eval_examples(key)
             if n_in < settings.min_size or n_in == n_eval:
                 continue
-            e_in = int((mask & errors).sum())
-            p = _one_sided_fisher(e_in, n_in, n_errors - e_in, n_eval - n_in)
-            tested.append({"conditions": conditions, "mask": mask, "n": n_in, "errors": e_in, "p": p})
+            e_in = table[key]["errors"]
+            tested.append({"key": key, "n": n_in, "errors": e_in,
+                           "p": _one_sided_fisher(e_in, n_in, n_errors - e_in, n_eval - n_in)})
         return tested
 
     level1 = test(singles)
     weak_single = set()
     if level1:
         flags = multipletests([t["p"] for t in level1], alpha=settings.fdr, method="fdr_bh")[0]
-        weak_single = {t["conditions"] for t, flag in zip(level1, flags) if flag}
+        weak_single = {t["key"] for t, flag in zip(level1, flags) if flag}
     level2 = []
-    if settings.pairs:
-        expandable = [(c, m) for c, m in singles if c not in weak_single
-                      and int((m & is_eval).sum()) >= settings.min_size]
-        pairs = [(a + b, ma & mb) for i, (a, ma) in enumerate(expandable) for b, mb in expandable[i + 1:]
-                 if a[0].column != b[0].column]
-        level2 = test(pairs)
+    if plan.pairs and settings.pairs:
+        expandable = [k for k in singles if k not in weak_single and eval_examples(k) >= settings.min_size]
+        level2 = test([a + b for i, a in enumerate(expandable) for b in expandable[i + 1:] if a[0][0] != b[0][0]])
     tested = level1 + level2
 
     weak = []
@@ -246,8 +429,8 @@ def find_weak_slices(rows: pd.DataFrame, categorical_columns=(), numeric_columns
         reject, q_values, _, _ = multipletests([t["p"] for t in tested], alpha=settings.fdr, method="fdr_bh")
         for t, rejected, q in zip(tested, reject, q_values):
             if rejected:
-                weak.append(_describe(t, float(q), rows, is_eval, errors, is_train, is_reference, n_eval,
-                                      n_errors, settings))
+                weak.append(_describe(t, float(q), table[t["key"]], totals, plan, n_eval, n_errors, settings,
+                                      reference_split))
     weak.sort(key=lambda s: (-s["worth"], s["q_value"], s["slice"]))
     for rank, s in enumerate(weak, 1):
         s["rank"] = rank
@@ -271,40 +454,35 @@ def find_weak_slices(rows: pd.DataFrame, categorical_columns=(), numeric_columns
     }
 
 
-def _describe(t, q, rows, is_eval, errors, is_train, is_reference, n_eval, n_errors, settings):
+def _describe(t, q, stats, totals, plan, n_eval, n_errors, settings, reference_split):
     """A weak slice's numbers, worth with its interval, and its diagnosis."""
-    mask, n_in, e_in = t["mask"], t["n"], t["errors"]
+    n_in, e_in = t["n"], t["errors"]
     n_out, e_out = n_eval - n_in, n_errors - e_in
     share = n_in / n_eval
     low, high = _difference_interval(e_in, n_in, e_out, n_out, settings.confidence)
     excess = _rate(e_in, n_in) - _rate(e_out, n_out)
-    signals = diagnose(rows, mask, is_train, is_reference, settings, excess)
-    eval_in = mask & is_eval
-    per_class = {}
-    if "label" in rows:
-        in_slice = pd.DataFrame({"label": rows.loc[eval_in, "label"].astype(str), "correct": ~errors[eval_in]})
-        for cls, group in in_slice.groupby("label"):
-            per_class[cls] = {"examples": int(len(group)), "recall": float(group["correct"].mean())}
+    conditions = [plan.condition(column, cell) for column, cell in t["key"]]
     return {
-        "slice": " and ".join(c.describe() for c in t["conditions"]),
-        "conditions": [c.as_dict() for c in t["conditions"]],
+        "slice": " and ".join(c.describe() for c in conditions),
+        "conditions": [c.as_dict() for c in conditions],
         "eval_examples": n_in, "errors": e_in,
         "error_rate": _rate(e_in, n_in), "error_rate_rest": _rate(e_out, n_out),
         "error_excess": excess, "error_excess_interval": [low, high],
         "eval_share": share,
         "worth": excess * share, "worth_interval": [low * share, high * share],
         "p_value": t["p"], "q_value": q,
-        "per_class_recall": per_class,
-        **signals,
-        "example_ids": rows.loc[eval_in & errors, "example_id"].astype(str).tolist() if "example_id" in rows
-        else [],
+        "per_class_recall": {label: {"examples": n, "recall": right / n}
+                             for label, (n, right) in sorted(stats["per_class"].items())},
+        **diagnose(stats, totals, settings, excess, reference_split),
+        "example_ids": [entry[0] for entry in stats["ids"]],
     }
 
 
-def diagnose(rows: pd.DataFrame, mask: np.ndarray, is_train, is_reference, settings: Settings, error_excess):
-    """What is most likely wrong in the slice `mask` (see the module docstring), with the numbers behind it."""
-    train_in, train_n = int((mask & is_train).sum()), int(is_train.sum())
-    ref_in, ref_n = int((mask & is_reference).sum()), int(is_reference.sum())
+def diagnose(stats, totals, settings: Settings, error_excess, reference_split=EVAL_SPLIT):
+    """What is most likely wrong in the slice with counts `stats` (see the module docstring), with the numbers
+    behind it; `totals` are the counts of all rows."""
+    train_in, train_n = stats["splits"].get(TRAIN_SPLIT, 0), totals["splits"].get(TRAIN_SPLIT, 0)
+    ref_in, ref_n = stats["splits"].get(reference_split, 0), totals["splits"].get(reference_split, 0)
     train_share, ref_share = _rate(train_in, train_n), _rate(ref_in, ref_n)
     # Under-covered: the slice is a smaller share of train than of the reference rows.
     coverage_p = _one_sided_fisher(ref_in, ref_n, train_in, train_n)
@@ -312,18 +490,12 @@ def diagnose(rows: pd.DataFrame, mask: np.ndarray, is_train, is_reference, setti
     coverage = coverage_p < settings.alpha and coverage_ratio <= settings.max_coverage_ratio
 
     label_evidence = {}
-    for name, column, hit in (("label_issue_rate", "label_issue", lambda v: v.astype(bool)),
-                              ("disagreement_rate", "agreement", lambda v: v < 1)):
-        if column not in rows:
+    for name, column in (("label_issue_rate", "label_issue"), ("disagreement_rate", "agreement")):
+        total_has, total_hits = totals["signals"].get(column, (0, 0))
+        if not total_has:
             continue
-        values = pd.to_numeric(rows[column], errors="coerce")
-        has = values.notna().to_numpy(bool)
-        if not has.any():
-            continue
-        hits = np.zeros(len(rows), bool)
-        hits[has] = hit(values[has].to_numpy(float))
-        h_in, n_in = int((hits & mask & has).sum()), int((mask & has).sum())
-        h_out, n_out = int((hits & ~mask & has).sum()), int((~mask & has).sum())
+        n_in, h_in = stats["signals"].get(column, (0, 0))
+        h_out, n_out = total_hits - h_in, total_has - n_in
         label_evidence[name] = {
             "slice": _rate(h_in, n_in), "rest": _rate(h_out, n_out), "examples": n_in,
             "p_value": _one_sided_fisher(h_in, n_in, h_out, n_out),
@@ -342,19 +514,21 @@ def diagnose(rows: pd.DataFrame, mask: np.ndarray, is_train, is_reference, setti
 def metadata_table(rows: pd.DataFrame, columns, confidence=0.95):
     """Accuracy (Wilson interval) and per-class recall on every value of each column named, eval rows only: the
     slices a person named, measured whether weak or not."""
-    eval_rows = rows[rows["split"] == EVAL_SPLIT]
+    return metadata_table_of_counts(count_rows(rows, Plan((), {}, tuple(columns), 0, False)), columns, confidence)
+
+
+def metadata_table_of_counts(counts, columns, confidence=0.95):
+    """metadata_table from counts made with the columns as the plan's metadata_columns."""
     table = []
     for column in columns:
-        values = eval_rows[column].where(eval_rows[column].notna(), "(missing)").astype(str)
-        for value, group in eval_rows.groupby(values):
-            correct = group["correct"].astype(bool)
-            recall = {}
-            if "label" in group:
-                for cls, members in group.groupby(group["label"].astype(str)):
-                    recall[cls] = {"examples": int(len(members)),
-                                   "recall": float(members["correct"].astype(bool).mean())}
-            low, high = wilson_interval(int(correct.sum()), len(group), confidence)
-            table.append({"column": column, "value": value, "examples": int(len(group)),
-                          "accuracy": float(correct.mean()), "accuracy_interval": [low, high],
-                          "per_class_recall": recall})
+        values = sorted((key[0][1], stats) for key, stats in counts["metadata"].items()
+                        if key[0][0] == column and stats["splits"].get(EVAL_SPLIT, 0))
+        for value, stats in values:
+            n = stats["splits"][EVAL_SPLIT]
+            right = n - stats["errors"]
+            low, high = wilson_interval(right, n, confidence)
+            table.append({"column": column, "value": value, "examples": n, "accuracy": right / n,
+                          "accuracy_interval": [low, high],
+                          "per_class_recall": {label: {"examples": k, "recall": r / k}
+                                               for label, (k, r) in sorted(stats["per_class"].items())}})
     return table
