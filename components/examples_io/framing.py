@@ -24,10 +24,15 @@ def read_tfrecords(path):
     Raises ValueError naming the file and the byte offset when the file is truncated or corrupt."""
     filesystem, file_path = pafs.FileSystem.from_uri(path if "://" in path else os.path.abspath(path))
     with filesystem.open_input_stream(file_path) as stream:
-        content = stream.read()
+        return parse_tfrecords(stream.read(), path)
+
+
+def parse_tfrecords(content, path):
+    """The records of a TFRecord file's `content` (plain or gzipped) read by any filesystem layer; `path` names the
+    file in errors."""
     if content[:2] == _GZIP_MAGIC:
         content = gzip.decompress(content)
-    offset, header_size = 0, LENGTH.size + CRC.size
+    records, offset, header_size = [], 0, LENGTH.size + CRC.size
     while offset < len(content):
         header = content[offset:offset + header_size]
         length = LENGTH.unpack_from(header)[0] if len(header) == header_size else None
@@ -37,5 +42,6 @@ def read_tfrecords(path):
         record = content[offset + header_size:end - CRC.size]
         if content[end - CRC.size:end] != masked_crc(record):
             raise ValueError(f"{path}: TFRecord record at byte {offset} fails its CRC check (corrupt file)")
-        yield record
+        records.append(record)
         offset = end
+    return records

@@ -194,6 +194,11 @@ def _schema_anomalies(serving_statistics, schema, layout, label):
             for name, info in sorted(anomalies.anomaly_info.items())}
 
 
+def _absolute(path):
+    """A local path made absolute; a URI (gs://...) as it is (os.path.abspath would make it a local path)."""
+    return path if "://" in path else os.path.abspath(path)
+
+
 def run(p: Plan, log=print):
     """Runs the monitor; returns (report dict, the directory it wrote)."""
     import tensorflow_transform as tft
@@ -202,8 +207,8 @@ def run(p: Plan, log=print):
 
     found, config = p.sources, p.config
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-    out_dir = os.path.abspath(os.path.join(config.pipeline.output_dir, "monitor", stamp))
-    os.makedirs(out_dir, exist_ok=True)
+    out_dir = _absolute(os.path.join(config.pipeline.output_dir, "monitor", stamp))
+    tf.io.gfile.makedirs(out_dir)  # a gs:// output_dir too: every write below goes through Beam, TF or pyarrow
     transform_output = tft.TFTransformOutput(found.transform_graph.uri)
     vocabulary = {value: i for i, value in enumerate(transform_output.vocabulary_by_name(LABEL_VOCABULARY))}
     raw_spec = transform_output.raw_feature_spec()
@@ -257,7 +262,7 @@ def record(config, p: Plan, result, out_dir):
     context_type = store.put_context_type(metadata_store_pb2.ContextType(name=CONTEXT_TYPE))
     execution = metadata_store_pb2.Execution(type_id=execution_type,
                                              last_known_state=metadata_store_pb2.Execution.COMPLETE)
-    _set(execution.custom_properties, {"serving": os.path.abspath(p.serving_folder), "verdict": result["verdict"],
+    _set(execution.custom_properties, {"serving": _absolute(p.serving_folder), "verdict": result["verdict"],
                                        "exit_status": result["exit_status"]})
     artifact = metadata_store_pb2.Artifact(type_id=report_type, uri=out_dir,
                                            state=metadata_store_pb2.Artifact.LIVE)
