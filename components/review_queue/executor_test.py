@@ -10,6 +10,8 @@ from components.label_errors.component import LabelIssues
 from components.label_errors.executor import ISSUE_COLUMNS
 from components.review_queue.component import LabelReviewQueue
 from components.review_queue.executor import QUEUE_FILE, SUMMARY_FILE, Executor
+from components.review_queue.queue import DEFAULT_MAX_ROWS
+from tests.artifacts import LOCAL_BEAM_ARGS
 
 LABELERS = ["labeler_a", "labeler_b"]
 # disagreements.csv as components/label_consistency writes it: id column, one per labeler, then these.
@@ -38,12 +40,14 @@ def artifact(kind, folder, file_name, rows):
     return a
 
 
-def run_queue(tmp_path, **inputs):
+def run_queue(tmp_path, max_rows=DEFAULT_MAX_ROWS, **inputs):
     output = LabelReviewQueue()
     output.uri = str(tmp_path / "queue")
-    Executor().Do({key: [value] for key, value in inputs.items()}, {"review_queue": [output]},
-                  {"id_column": "example_id", "labeler_columns": json.dumps(LABELERS),
-                   "metadata_columns": json.dumps(["site"])})
+    context = Executor.Context(beam_pipeline_args=LOCAL_BEAM_ARGS, tmp_dir=str(tmp_path / "tmp"),
+                               unique_id="review_queue_test")
+    Executor(context).Do({key: [value] for key, value in inputs.items()}, {"review_queue": [output]},
+                         {"id_column": "example_id", "labeler_columns": json.dumps(LABELERS),
+                          "metadata_columns": json.dumps(["site"]), "max_rows": max_rows})
     with open(os.path.join(output.uri, QUEUE_FILE)) as f:
         rows = list(csv.DictReader(f))
     with open(os.path.join(output.uri, SUMMARY_FILE)) as f:
