@@ -46,6 +46,14 @@ def fit_dawid_skene(patterns, n_classes):
     return {k: (int(p.argmax()), float(p.max())) for k, p in zip(keys, posterior)}
 
 
+def patterns_to_json(patterns):
+    return sorted([list(pattern), count] for pattern, count in patterns.items())
+
+
+def patterns_from_json(saved):
+    return Counter({tuple(pattern): count for pattern, count in saved})
+
+
 def stats_to_json(stats):
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in vars(stats).items()}
 

@@ -18,11 +18,13 @@ from components.safe_text import spreadsheet_row
 class WriteConsensus(beam.DoFn):
     """Appends consensus_label and label_agreement to each serialized example of a record batch and emits the batch's
     records as one list (for `examples_io.tfrecord.WriteSplit`, which writes whole shards: not one Beam element per
-    example); emits disagreement CSV lines (tagged 'disagreements') for examples with two or more labels that are
-    not unanimous."""
+    example); emits disagreement CSV lines (tagged 'disagreements', as [example id, split, line] for
+    `examples_io.sorted_text`) for examples with two or more labels that are not unanimous."""
 
-    def __init__(self, encoder, classes, consensus_method, split):
+    def __init__(self, encoder, classes, consensus_method, split, model=None):
+        """`model`: the fitted Dawid-Skene model ({label pattern: (class code, posterior)}), None for majority."""
         self.encoder, self.classes, self.method, self.split = encoder, classes, consensus_method, split
+        self.model = model
 
     def setup(self):
         self._suffix = {}
@@ -42,9 +44,9 @@ class WriteConsensus(beam.DoFn):
                 features=tf.train.Features(feature=feature)).SerializeToString()
         return self._suffix[key]
 
-    def process(self, batch_and_codes, model=None):
+    def process(self, batch_and_codes):
         batch, encoded = batch_and_codes  # the record batch, and its class codes (LabelEncoder.encode)
-        codes = encoded["codes"]
+        codes, model = encoded["codes"], self.model
         if model is None:
             consensus = M.majority_vote(codes, len(self.classes), preferred=encoded["label"])
         else:
@@ -66,7 +68,7 @@ class WriteConsensus(beam.DoFn):
                 csv.writer(line, lineterminator="").writerow(spreadsheet_row(  # inert in a spreadsheet
                     [ids[i]] + [names[c] for c in codes[i]] + [consensus_names[i], f"{agreement[i]:.4f}",
                                                                labels[i], self.split]))
-                yield beam.pvalue.TaggedOutput("disagreements", line.getvalue())
+                yield beam.pvalue.TaggedOutput("disagreements", [str(ids[i]), self.split, line.getvalue()])
 
 
 def consensus_schema(schema, classes):

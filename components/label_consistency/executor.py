@@ -4,7 +4,9 @@ writes the Examples with their consensus label; the small global sums are turned
 The parts: `encoding.py` (label columns to class codes), `combine.py` (the sums), `long_form.py` (labels from a
 long-form file), `consensus.py` (the consensus Examples and schema), `report.py` (metrics, summary and the gate).
 Memory: each worker holds one record batch at a time; the global state is K-by-K sized (`metrics.LabelStats`),
-plus, for Dawid-Skene, the counts of distinct label patterns.
+plus, for Dawid-Skene, the counts of distinct label patterns (the model is fitted between two passes over the
+examples, so no pass waits on it while holding batches). disagreements.csv is merged sorted by example id in
+bounded memory (`examples_io.sorted_text`), so it is the same bytes on every run and in every runner mode.
 """
 import json
 import os
@@ -19,9 +21,11 @@ from components.examples_io import read
 from components.examples_io.artifacts import carry_over
 from components.examples_io.results import Results
 from components.examples_io.schema import check_columns, label_domain, projected_schema, read_schema
+from components.examples_io.sorted_text import WriteKeyedLines, remove_keyed_lines, write_sorted
 from components.examples_io.tfrecord import WriteSplit, write_empty_shards
 from components.label_consistency import report
-from components.label_consistency.combine import StatsCombine, fit_dawid_skene, stats_from_json, stats_to_json
+from components.label_consistency.combine import (StatsCombine, fit_dawid_skene, patterns_from_json,
+                                                   patterns_to_json, stats_from_json, stats_to_json)
 from components.label_consistency.contract import (CLASSES_TO_REVIEW, DISAGREEMENT_COLUMNS, DISAGREEMENTS_FILE,
                                                     FLEISS_KAPPA, GATE, HLP_ESTIMATE, KRIPPENDORFF_ALPHA,
                                                     LABEL_STATS_FILE, METRICS_FILE, SUMMARY_FILE)
@@ -82,40 +86,37 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                                 f"{', '.join(splits)}")
 
         results = Results(self._get_tmp_dir())
+        lines_prefix = os.path.join(self._get_tmp_dir(), "disagreement-lines")
+        remove_keyed_lines(lines_prefix)  # a retried execution's leftovers
+        model = None
+        if method == "dawid_skene":
+            # The consensus needs the model fitted on the sums of all examples: a first pass sums, a second reads the
+            # examples again and writes (instead of holding every batch until the model is known).
+            with self._make_beam_pipeline() as p:
+                self._sum(p, self._encoded(p, examples, splits, columns_schema, encoder, labelers, long_form,
+                                           results), len(labelers), len(classes), True, results)
+            model = fit_dawid_skene(patterns_from_json(results["stats"][0]["patterns"]), len(classes))
         with self._make_beam_pipeline() as p:
-            batches = {split: p | f"Read[{split}]" >> read.record_batches(
-                examples, split, columns_schema, "LabelConsistency", raw_record_column=RAW_RECORD) for split in splits}
-            if long_form:
-                batches, problems = join_long_form(p, batches, long_form, labelers, id_column, label_column)
-                results.collect("long_form_problems", problems)
-            encoded = {split: batch | f"Encode[{split}]" >> beam.Map(lambda b: (b, encoder.encode(b)))
-                       for split, batch in batches.items()}  # each batch encoded once, for the sums and consensus
-            summed = (tuple(encoded.values()) | "Flatten" >> beam.Flatten()
-                      | "Codes" >> beam.Map(lambda batch_and_codes: batch_and_codes[1])
-                      | "Sum" >> beam.CombineGlobally(StatsCombine(len(labelers), len(classes),
-                                                                     method == "dawid_skene")))
-            model = None
-            if method == "dawid_skene":
-                model = beam.pvalue.AsSingleton(summed | "DawidSkene" >> beam.Map(
-                    lambda acc: fit_dawid_skene(acc[2], len(classes))))
-            results.collect("stats", summed | "StatsJson" >> beam.Map(
-                lambda acc: {"stats": stats_to_json(acc[0]), "unknown": acc[1]}))
+            encoded = self._encoded(p, examples, splits, columns_schema, encoder, labelers, long_form,
+                                    results if model is None else None)
+            if model is None:
+                self._sum(p, encoded, len(labelers), len(classes), False, results)
             disagreements = []
             for split, batch_and_codes in encoded.items():
                 written = batch_and_codes | f"Consensus[{split}]" >> beam.ParDo(
-                    WriteConsensus(encoder, classes, method, split), model).with_outputs(
+                    WriteConsensus(encoder, classes, method, split, model)).with_outputs(
                         "disagreements", main="records")
                 _ = written.records | f"Write[{split}]" >> WriteSplit(split, split_uris, "LabelConsistency")
                 disagreements.append(written.disagreements)
-            header = ",".join([id_column] + labelers + list(DISAGREEMENT_COLUMNS))
             _ = (tuple(disagreements) | "FlattenDisagreements" >> beam.Flatten()
-                 | "WriteDisagreements" >> beam.io.WriteToText(os.path.join(out.uri, DISAGREEMENTS_FILE),
-                                                               num_shards=1, shard_name_template="", header=header))
+                 | "WriteDisagreements" >> WriteKeyedLines(lines_prefix))
+        header = ",".join([id_column] + labelers + list(DISAGREEMENT_COLUMNS))
+        write_sorted(lines_prefix, os.path.join(out.uri, DISAGREEMENTS_FILE), header)
 
         write_empty_shards(split_uris)
         (saved,) = results["stats"]
         with fileio.open(os.path.join(out.uri, LABEL_STATS_FILE), "w") as f:
-            f.write(json.dumps(saved))
+            f.write(json.dumps({"stats": saved["stats"], "unknown": saved["unknown"]}))
         stats = stats_from_json(saved["stats"])
         problems = {"label values not in the classes (treated as missing)": saved["unknown"]}
         if long_form:
@@ -123,6 +124,29 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         self._report(out, stats, classes, labelers, problems, exec_properties)
 
         io_utils.write_pbtxt_file(os.path.join(out_schema.uri, "schema.pbtxt"), consensus_schema(schema, classes))
+
+    @staticmethod
+    def _encoded(p, examples, splits, columns_schema, encoder, labelers, long_form, results):
+        """{split: (record batch, its class codes)}: the examples read (joined to the long-form labels when given;
+        its problem counts collected into `results` unless None) and encoded once, for the sums and the consensus."""
+        batches = {split: p | f"Read[{split}]" >> read.record_batches(
+            examples, split, columns_schema, "LabelConsistency", raw_record_column=RAW_RECORD) for split in splits}
+        if long_form:
+            batches, problems = join_long_form(p, batches, long_form, labelers, encoder.id_column,
+                                               encoder.label_column)
+            if results is not None:
+                results.collect("long_form_problems", problems)
+        return {split: batch | f"Encode[{split}]" >> beam.Map(lambda b: (b, encoder.encode(b)))
+                for split, batch in batches.items()}
+
+    @staticmethod
+    def _sum(p, encoded, n_labelers, n_classes, with_patterns, results):
+        """Collects the summed statistics (and, for Dawid-Skene, the label-pattern counts) into `results`."""
+        summed = (tuple(encoded.values()) | "Flatten" >> beam.Flatten()
+                  | "Codes" >> beam.Map(lambda batch_and_codes: batch_and_codes[1])
+                  | "Sum" >> beam.CombineGlobally(StatsCombine(n_labelers, n_classes, with_patterns)))
+        results.collect("stats", summed | "StatsJson" >> beam.Map(
+            lambda acc: {"stats": stats_to_json(acc[0]), "unknown": acc[1], "patterns": patterns_to_json(acc[2])}))
 
     def _distinct_values(self, examples, splits, columns_schema, columns):
         """Sorted distinct label values over all splits, for schemas without a domain for the labels."""

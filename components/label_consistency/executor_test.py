@@ -15,6 +15,7 @@ from tfx.types import standard_artifacts
 from tfx.utils import io_utils, json_utils
 
 from components.label_consistency import executor
+from components.label_consistency import metrics as M
 from components.label_consistency.component import LabelConsistencyReport
 from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv, schema_for
 from tests.pipeline_runs import REPO
@@ -162,8 +163,30 @@ def test_disagreements_csv_lists_every_split_vote(demo_report):
     assert list(rows[0])[:5] == ["example_id"] + LABELERS + ["consensus"]
     expected = frame.loc[(labels.notna().sum(axis=1) >= 2) & (labels.nunique(axis=1) > 1), "example_id"]
     assert sorted(r["example_id"] for r in rows) == sorted(expected)
+    # Sorted by example id (a deterministic order, whatever order the runner hands the rows over in).
+    assert [(r["example_id"], r["split"]) for r in rows] == sorted((r["example_id"], r["split"]) for r in rows)
     by_id = frame.set_index("example_id")
     assert all(r[l] == by_id.loc[r["example_id"], l] for r in rows for l in LABELERS)
+
+
+def test_dawid_skene_consensus_is_the_model_fitted_on_all_examples(demo):
+    """Dawid-Skene fits on the sums of a first pass and writes in a second: every example gets the class its label
+    pattern's posterior favours, with the model fitted on all examples' patterns."""
+    examples, schema, root = demo
+    outputs = run_executor(examples, schema, str(root / "dawid_skene"), min_agreement=0.0, min_class_agreement=0.0,
+                           consensus_method="dawid_skene")
+    frame, _ = demo_labels()
+    classes = ["Adelie", "Chinstrap", "Gentoo"]
+    codes = np.array([[classes.index(v) if v else -1 for v in row] for row in frame[LABELERS].to_numpy()])
+    patterns, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
+    posterior = M.dawid_skene(patterns, counts, len(classes))
+    expected = {}
+    for example_id, own, pattern in zip(frame["example_id"], frame["species"], inverse.ravel()):
+        expected[example_id] = classes[posterior[pattern].argmax()] if (patterns[pattern] >= 0).any() else own
+    rows = {row["example_id"][0].decode(): row["consensus_label"][0].decode()
+            for row in read_examples(outputs["consensus_examples"])}
+    assert rows == expected
+    assert set(rows.values()) == set(classes)
 
 
 def test_fail_gate_stops_with_worst_classes_and_summary_path(demo):
