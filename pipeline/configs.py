@@ -233,8 +233,14 @@ class ErrorAnalysisConfig:
     fdr: float = 0.05  # Benjamini-Hochberg false discovery rate over all slices tested
     max_coverage_ratio: float = 0.5  # "coverage" when the slice's train share is at most this x its eval share
     max_review_examples: int = 50  # examples from weak slices with ambiguous labels added to the review queue
+    # Per split, the rows (smallest id hash) the numeric quantile bins and the levers' fits use; above it they come
+    # from a uniform sample (components/error_analysis/README.md). The slice counts always cover every row.
+    max_fit_examples: int = 100_000
 
     def validate(self, source):
+        if self.max_fit_examples < 100:
+            raise ConfigError(f"{source}: [error_analysis] max_fit_examples must be at least 100, got "
+                              f"{self.max_fit_examples}")
         if self.min_slice_size < 1:
             raise ConfigError(f"{source}: [error_analysis] min_slice_size must be at least 1, got "
                               f"{self.min_slice_size}")

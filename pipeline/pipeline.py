@@ -172,7 +172,7 @@ def error_analysis(config: Config, examples, model_channel, transform_graph, lab
         agreement_column=AGREEMENT_FEATURE if label_consistency_enabled(config) else "",
         settings={"min_size": ea.min_slice_size, "bins": ea.bins, "fdr": ea.fdr,
                   "max_coverage_ratio": ea.max_coverage_ratio},
-        max_review_examples=ea.max_review_examples,
+        max_review_examples=ea.max_review_examples, max_fit_examples=ea.max_fit_examples,
         # The levers' proxy is the label-error finder's model on its features: tens of fits cost seconds.
         proxy_features=config.label_errors.features or model.numeric_features, proxy_model=config.label_errors.model)
 

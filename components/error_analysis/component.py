@@ -33,6 +33,7 @@ class ErrorAnalysisSpec(ComponentSpec):
         "max_review_examples": ExecutionParameter(type=int),
         "proxy_features": ExecutionParameter(type=str),  # JSON list of numeric features of the levers' proxy model
         "proxy_model": ExecutionParameter(type=str),  # a key of components/label_errors/finder.MODELS
+        "max_fit_examples": ExecutionParameter(type=int),  # per split: the sample the bins and the levers use
     }
     INPUTS = {
         "examples": ChannelParameter(type=standard_artifacts.Examples),
@@ -53,7 +54,7 @@ class ErrorAnalysis(base_beam_component.BaseBeamComponent):
                  *, id_column: str, label_column: str, categorical_columns=(), numeric_columns=(),
                  metadata_columns=(), agreement_column: str = "", label_issues: types.BaseChannel = None,
                  settings: dict = None, max_review_examples: int = 50, proxy_features=(),
-                 proxy_model: str = "logistic_regression"):
+                 proxy_model: str = "logistic_regression", max_fit_examples: int = 100_000):
         super().__init__(spec=ErrorAnalysisSpec(
             examples=examples, model=model, transform_graph=transform_graph, label_issues=label_issues,
             id_column=id_column, label_column=label_column,
@@ -61,4 +62,4 @@ class ErrorAnalysis(base_beam_component.BaseBeamComponent):
             numeric_columns=json.dumps(list(numeric_columns)), metadata_columns=json.dumps(list(metadata_columns)),
             agreement_column=agreement_column, settings=json.dumps(settings or {}),
             max_review_examples=max_review_examples, proxy_features=json.dumps(list(proxy_features)),
-            proxy_model=proxy_model, error_analysis=types.Channel(type=ErrorAnalysisResult)))
+            proxy_model=proxy_model, max_fit_examples=max_fit_examples, error_analysis=types.Channel(type=ErrorAnalysisResult)))

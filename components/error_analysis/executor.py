@@ -1,12 +1,15 @@
-"""ErrorAnalysis executor: predictions on the eval split in Beam, then the slice search on one worker.
+"""ErrorAnalysis executor: two Beam passes over the examples, whose memory does not grow with them.
 
-The Beam pipeline reads every split's tf.Examples and keeps, per example, only the columns the analysis needs; the
-eval split's serialized examples go through tfx_bsl's RunInference with the model's `serving_default` signature
-(the same one serving uses). The slice search needs every eval row at once (quantile bins, the lattice), so the
-projected rows are gathered on one worker (`beam.combiners.ToList`, as LabelErrors does): memory there grows
-linearly with the examples, about 0.5 KB per row with a dozen columns.
+Pass 1 (the sample) keeps, per split, the `max_fit_examples` rows with the smallest hash of their id
+(`Top.Smallest`, bounded and deterministic): the numeric slice columns' quantile bins come from its eval rows and
+the levers fit on it. Pass 2 reads the examples again (no PCollection is kept between passes): the eval split's
+serialized examples go through tfx_bsl's RunInference with the model's `serving_default` signature (the one serving
+uses), every row is counted per slice (single columns and pairs) in a lifted CombineGlobally whose accumulator holds
+counts per slice key and each slice's smallest error ids (slices.count_rows, merge_counts), and the eval predictions
+stream to a text sink. The search (Fisher, Benjamini-Hochberg, Newcombe) then runs on the counts in this process.
 """
 import csv
+import hashlib
 import io
 import json
 import os
@@ -24,15 +27,18 @@ from tfx_bsl.public.beam import RunInference
 from tfx_bsl.public.proto import model_spec_pb2
 
 from components.error_analysis import contract, levers, report, slices
-from components.examples_io.artifacts import split_files_pattern
+from components.examples_io import read
+from components.examples_io.results import Results
 from components.examples_io.values import feature_value
+from components.progress import say
 from components.label_errors.contract import ISSUES_FILE  # its flagged examples, all splits
 from models.features import LABEL_VOCABULARY
 
 # Columns of the analysed rows that the slice module reads by these names; slice columns may not use them.
 RESERVED_COLUMNS = ("example_id", "split", "label", "predicted_label", "correct", "agreement", "label_issue")
 SERVING_OUTPUT = "outputs"  # the output key of models/model.py's serving_default signature
-MAX_LISTED_IDS = 100  # per weak slice in error_analysis.json
+COMPONENT = "ErrorAnalysis"
+COUNT_BATCH_ROWS = 5000  # rows counted at once (vectorised) before their counts merge into the accumulator
 
 
 class Settings:
@@ -48,6 +54,10 @@ class Settings:
         self.max_review_examples = int(props["max_review_examples"])
         self.proxy_features = json.loads(props["proxy_features"])
         self.proxy_model = props["proxy_model"]
+        self.max_fit_examples = int(props["max_fit_examples"])
+        if self.max_fit_examples < 1:
+            raise ValueError(f"ErrorAnalysis: max_fit_examples ([error_analysis] max_fit_examples) must be at least "
+                             f"1, got {self.max_fit_examples}")
         clash = [c for c in self.categorical + self.numeric if c in RESERVED_COLUMNS]
         if clash:
             raise ValueError(f"ErrorAnalysis: slice column(s) {clash} ([error_analysis] slice columns, or "
@@ -86,6 +96,47 @@ def with_prediction(keyed_log, classes):
     return row
 
 
+def sample_entry(record, split, columns, numeric):
+    """(hash of the id, the id, the row as JSON): `Top.Smallest` over these keeps the same rows on every run and
+    runner, a uniform sample of them when it keeps fewer than all."""
+    row, _ = parse_row(record, split, columns, numeric)
+    example_id = str(row["example_id"])
+    return int.from_bytes(hashlib.blake2b(example_id.encode(), digest_size=8).digest(), "big"), example_id, \
+        json.dumps(row)
+
+
+def prediction_line(row):
+    """One row of eval_predictions.csv."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="").writerow([row[c] for c in contract.PREDICTION_COLUMNS])
+    return text.getvalue()
+
+
+class CountSlices(beam.CombineFn):
+    """Batches of analysed rows -> their counts per slice (slices.count_rows): the accumulator grows with the slice
+    keys (columns, bins, values), not with the rows."""
+
+    def __init__(self, plan, flagged):
+        self._plan, self._flagged = plan, flagged
+
+    def create_accumulator(self):
+        return slices.empty_counts()
+
+    def add_input(self, counts, batch):
+        return slices.merge_counts(counts, slices.count_rows(analysed_rows(batch, self._flagged), self._plan),
+                                   self._plan.listed_ids)
+
+    def merge_accumulators(self, accumulators):
+        accumulators = iter(accumulators)
+        merged = next(accumulators)
+        for counts in accumulators:
+            slices.merge_counts(merged, counts, self._plan.listed_ids)
+        return merged
+
+    def extract_output(self, counts):
+        return slices.counts_to_json(counts)
+
+
 class Executor(base_beam_executor.BaseBeamExecutor):
     """Writes error_analysis.json, summary.md, weak_slice_examples.csv and eval_predictions.csv; records the verdict
     in ML Metadata."""
@@ -107,86 +158,119 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         splits = artifact_utils.decode_split_names(examples.split_names)
         if slices.EVAL_SPLIT not in splits:
             raise ValueError(f"ErrorAnalysis: the examples have no '{slices.EVAL_SPLIT}' split (splits: {splits})")
+        columns = settings.read_columns()
+        numeric = set(settings.numeric + settings.proxy_features)
+        scratch = self._scratch_dir(output.uri)
+        results = Results(scratch)
+        say(COMPONENT, f"pass 1: a sample of at most {settings.max_fit_examples} rows per split (smallest id hash) "
+                       "for the quantile bins and the levers")
+        with self._make_beam_pipeline() as pipeline:
+            for split in (slices.TRAIN_SPLIT, slices.EVAL_SPLIT):
+                if split in splits:
+                    results.collect(f"sample-{split}", (
+                        pipeline | f"Read[{split}]" >> read.records(examples, split, COMPONENT)
+                        | f"Parse[{split}]" >> beam.Map(sample_entry, split, columns, numeric)
+                        | f"Sample[{split}]" >> beam.combiners.Top.Smallest(settings.max_fit_examples)
+                        | f"Rows[{split}]" >> beam.Map(lambda entries: [json.loads(e[2]) for e in entries])))
+        sample = analysed_rows([row for split in (slices.TRAIN_SPLIT, slices.EVAL_SPLIT) if split in splits
+                                for rows in results[f"sample-{split}"] for row in rows], flagged)
+        plan = slices.Plan(tuple(dict.fromkeys(settings.categorical + settings.numeric)),
+                           {c: slices.quantile_edges(sample.loc[sample["split"] == slices.EVAL_SPLIT, c],
+                                                     settings.slice_settings.bins) for c in settings.numeric},
+                           tuple(settings.metadata), max(slices.MAX_LISTED_IDS, settings.max_review_examples),
+                           settings.slice_settings.pairs)
+
         inference = model_spec_pb2.InferenceSpecType(saved_model_spec=model_spec_pb2.SavedModelSpec(
             model_path=path_utils.serving_model_path(model.uri), signature_name=["serving_default"]))
-        columns = settings.read_columns()
-        print(f"ErrorAnalysis: predicting split '{slices.EVAL_SPLIT}' with {model.uri}; slicing by "
-              f"{', '.join(settings.categorical + settings.numeric)}", flush=True)
+        say(COMPONENT, f"pass 2: predicting split '{slices.EVAL_SPLIT}' with {model.uri}; counting slices of "
+                       f"{', '.join(plan.columns)}")
+        fileio.makedirs(output.uri)
         with self._make_beam_pipeline() as pipeline:
             parts = []
             for split in splits:
-                parsed = (pipeline | f"Read[{split}]" >> beam.io.ReadFromTFRecord(
-                    split_files_pattern(examples, split))
-                    | f"Parse[{split}]" >> beam.Map(parse_row, split, columns,
-                                                  set(settings.numeric + settings.proxy_features)))
+                parsed = (pipeline | f"ReadAgain[{split}]" >> read.records(examples, split, COMPONENT)
+                          | f"Parse[{split}]" >> beam.Map(parse_row, split, columns, numeric))
                 if split == slices.EVAL_SPLIT:
                     parsed = (parsed
                               | "KeyByRow" >> beam.MapTuple(lambda row, record: (json.dumps(row), record))
                               .with_output_types(beam.typehints.Tuple[str, bytes])
                               | "Predict" >> RunInference(inference)
                               | "Compare" >> beam.Map(with_prediction, classes))
+                    _ = (parsed | "PredictionLine" >> beam.Map(prediction_line)
+                         | "WritePredictions" >> beam.io.WriteToText(
+                             os.path.join(output.uri, contract.PREDICTIONS_FILE), num_shards=1,
+                             shard_name_template="", header=",".join(contract.PREDICTION_COLUMNS)))
                 else:
                     parsed = parsed | f"Row[{split}]" >> beam.MapTuple(lambda row, _: row)
                 parts.append(parsed)
-            _ = (parts | "Flatten" >> beam.Flatten()
-                 | "AllInOneList" >> beam.combiners.ToList()
-                 | "Analyse" >> beam.Map(analyse_and_write, settings, flagged, output.uri))
+            results.collect("counts", parts | "Flatten" >> beam.Flatten()
+                            | "Batch" >> beam.BatchElements(min_batch_size=COUNT_BATCH_ROWS,
+                                                            max_batch_size=COUNT_BATCH_ROWS)
+                            | "CountSlices" >> beam.CombineGlobally(CountSlices(plan, flagged)))
+        counts = slices.counts_from_json(results["counts"][0])
+        analysis = analyse_and_write(counts, sample, plan, settings, flagged, output.uri)
+        if scratch.startswith(output.uri):
+            fileio.rmtree(scratch)
 
-        with fileio.open(os.path.join(output.uri, contract.ANALYSIS_FILE)) as f:
-            analysis = json.load(f)
         record_verdict(output, analysis)
-        print(f"ErrorAnalysis: {analysis['verdict']}; report: {os.path.join(output.uri, contract.SUMMARY_FILE)}",
-              flush=True)
+        say(COMPONENT, f"{analysis['verdict']}; report: {os.path.join(output.uri, contract.SUMMARY_FILE)}")
+
+    def _scratch_dir(self, output_uri):
+        """The executor's temporary folder; a folder inside the output (removed at the end) when the executor is
+        called without one (as tests and benchmarks call it)."""
+        try:
+            return self._get_tmp_dir()
+        except RuntimeError:
+            return os.path.join(output_uri, ".scratch")
 
 
 def analysed_rows(rows, flagged):
-    """The gathered rows as the DataFrame slices.find_weak_slices reads, sorted by id (Beam gives no order)."""
-    frame = pd.DataFrame(rows)
+    """Rows (dicts) as the DataFrame slices and levers read, sorted by id (Beam gives no order)."""
+    frame = pd.DataFrame(list(rows))
     for column in ["correct", "predicted_label"]:
         if column not in frame:
             frame[column] = None
     frame["correct"] = frame["correct"].astype(object)
-    if flagged is not None:
+    if flagged is not None and len(frame):
         frame["label_issue"] = frame["example_id"].isin(flagged).astype(float)
-    return frame.sort_values(["split", "example_id"], kind="stable", ignore_index=True)
+    return frame.sort_values(["split", "example_id"], kind="stable", ignore_index=True) if len(frame) else frame
 
 
-def analyse_and_write(rows, settings, flagged, output_uri):
-    """The whole analysis of the gathered rows, written to the output folder."""
-    frame = analysed_rows(rows, flagged)
-    analysis = slices.find_weak_slices(frame, settings.categorical, settings.numeric, settings.slice_settings)
-    analysis["metadata_slices"] = slices.metadata_table(frame, settings.metadata,
-                                                         settings.slice_settings.confidence)
+def analyse_and_write(counts, sample, plan, settings, flagged, output_uri):
+    """The analysis from the slice counts (and the levers from the sample), written to the output folder."""
+    analysis = slices.search_counts(counts, plan, settings.slice_settings)
+    analysis["metadata_slices"] = slices.metadata_table_of_counts(counts, settings.metadata,
+                                                                  settings.slice_settings.confidence)
+    sampled = {split: int((sample["split"] == split).sum()) if len(sample) else 0
+               for split in (slices.TRAIN_SPLIT, slices.EVAL_SPLIT)}
+    analysis["method"]["sample"] = {
+        "max_fit_examples": settings.max_fit_examples, "rows": sampled,
+        "how": "per split, the rows with the smallest hash of their id: all rows up to the cap; the numeric bins are "
+               "the quantiles of its eval rows and the levers fit on it"}
     analysis["signals"] = {"label_issues": flagged is not None, "labeler_agreement": bool(settings.agreement_column)}
     analysis["verdict"] = report.verdict(analysis)
     if flagged is not None and settings.proxy_features:
-        analysis["levers"] = lever_advice(frame, settings)
-    review = review_rows(frame, analysis["weak_slices"], settings.max_review_examples)
+        analysis["levers"] = lever_advice(sample, settings)
+    review = review_rows(analysis["weak_slices"], counts, settings.max_review_examples)
     analysis["review_examples"] = len(review)
     for weak in analysis["weak_slices"]:  # the JSON names a slice's first errors; "errors" counts them all
-        weak["example_ids"] = weak["example_ids"][:MAX_LISTED_IDS]
-    fileio.makedirs(output_uri)
+        weak["example_ids"] = weak["example_ids"][:slices.MAX_LISTED_IDS]
     with fileio.open(os.path.join(output_uri, contract.ANALYSIS_FILE), "w") as f:
         f.write(json.dumps(analysis, indent=2, default=str) + "\n")
     with fileio.open(os.path.join(output_uri, contract.SUMMARY_FILE), "w") as f:
         f.write(report.summary_markdown(analysis))
-    _write_csv(os.path.join(output_uri, contract.REVIEW_FILE), contract.REVIEW_COLUMNS, review)
-    predictions = frame.loc[frame["split"] == slices.EVAL_SPLIT, contract.PREDICTION_COLUMNS]
-    _write_csv(os.path.join(output_uri, contract.PREDICTIONS_FILE), contract.PREDICTION_COLUMNS,
-               predictions.to_dict("records"))
-
-
-def _write_csv(path, columns, rows):
     text = io.StringIO()
-    writer = csv.DictWriter(text, columns, lineterminator="\n")
+    writer = csv.DictWriter(text, contract.REVIEW_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
-    with fileio.open(path, "w") as f:
+    writer.writerows(review)
+    with fileio.open(os.path.join(output_uri, contract.REVIEW_FILE), "w") as f:
         f.write(text.getvalue())
+    return analysis
 
 
 def lever_advice(frame, settings):
-    """More data or cleaner labels (levers.advise) with the proxy model on the proxy features; or why not."""
+    """More data or cleaner labels (levers.advise) with the proxy model on the proxy features, fitted on the sample;
+    or why not."""
     train, evaluated = frame[frame["split"] == slices.TRAIN_SPLIT], frame[frame["split"] == slices.EVAL_SPLIT]
     classes = sorted(set(frame["label"].dropna()))
     if train["label"].nunique() < 2:
@@ -201,10 +285,11 @@ def lever_advice(frame, settings):
                          evaluated["label_issue"].to_numpy(bool), model=settings.proxy_model)
 
 
-def review_rows(frame, weak_slices, limit):
+def review_rows(weak_slices, counts, limit):
     """Eval examples the model gets wrong in weak slices whose labels look ambiguous, best slice first: a person
-    should look at their labels. Slices diagnosed coverage or model name no label to check."""
-    by_id = frame.set_index("example_id")
+    should look at their labels. Slices diagnosed coverage or model name no label to check. Each slice's counts keep
+    at least `limit` of its errors (the smallest ids), so the rows are those of all its errors in id order."""
+    listed = {entry[0]: entry for stats in counts["slices"].values() for entry in stats["ids"]}
     rows, seen = [], set()
     for weak in weak_slices:
         if weak["diagnosis"] != "labels":
@@ -213,10 +298,9 @@ def review_rows(frame, weak_slices, limit):
             if example_id in seen or len(rows) >= limit:
                 continue
             seen.add(example_id)
-            row = by_id.loc[example_id]
-            rows.append({"example_id": example_id, "given_label": row["label"],
-                         "predicted_label": row["predicted_label"], "slice": weak["slice"],
-                         "diagnosis": weak["diagnosis"], "split": row["split"]})
+            _, label, predicted = listed[example_id]
+            rows.append({"example_id": example_id, "given_label": label, "predicted_label": predicted,
+                         "slice": weak["slice"], "diagnosis": weak["diagnosis"], "split": slices.EVAL_SPLIT})
     return rows
 
 
