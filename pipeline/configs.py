@@ -27,6 +27,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from components.input_checks import DEFAULT_MAX_CELL_BYTES, DEFAULT_MISSING_VALUES
+from components.review_queue.queue import DEFAULT_MAX_ROWS as DEFAULT_QUEUE_MAX_ROWS
 from components.label_errors.contract import DEFAULT_MAX_FIT_EXAMPLES
 
 BEAM_MODES = ("in_memory", "multi_processing")
@@ -343,6 +344,18 @@ class DriftConfig:
 
 
 @dataclass
+class ReviewQueueConfig:
+    """The review queue (components/review_queue): one ranked CSV of every example the finders flagged."""
+    # The queue keeps the highest-ranked this many examples (ranking holds them in memory); summary.json counts every
+    # flagged example and how many were left out.
+    max_rows: int = DEFAULT_QUEUE_MAX_ROWS
+
+    def validate(self, source):
+        if self.max_rows < 1:
+            raise ConfigError(f"{source}: [review_queue] max_rows must be at least 1, got {self.max_rows}")
+
+
+@dataclass
 class ReportConfig:
     """The run report (pipeline/report): every run writes <output_dir>/reports/<run id>.html, .json, .data_card.md."""
     # The data card's people-written part (motivation, intended use, risks): a Markdown file; empty: none.
@@ -382,6 +395,7 @@ class Config:
     drift: DriftConfig = field(default_factory=DriftConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    review_queue: ReviewQueueConfig = field(default_factory=ReviewQueueConfig)
 
     def validate(self, source="the configuration"):
         """Checks values that are well-typed but still wrong; raises ConfigError naming the key."""
@@ -421,6 +435,7 @@ class Config:
         self.label_errors.validate(source)
         self.drift.validate(source)
         self.monitor.validate(source)
+        self.review_queue.validate(source)
         if self.data.span < 0:
             raise ConfigError(f"{source}: [data] span must be 0 (the latest span) or a span number, got "
                               f"{self.data.span}")

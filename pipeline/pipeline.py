@@ -155,7 +155,7 @@ def review_queue(config: Config, finders):
     """One ranked CSV of every flagged example, from whichever finders ran: `finders` maps ReviewQueue's input
     keys (label_consistency, conflicts, label_issues) to channels."""
     return ReviewQueue(**finders, id_column=config.data.id_column, labeler_columns=config.labels.labeler_columns,
-                       metadata_columns=config.labels.metadata_columns)
+                       metadata_columns=config.labels.metadata_columns, max_rows=config.review_queue.max_rows)
 
 
 def error_analysis(config: Config, examples, model_channel, transform_graph, label_issues):
