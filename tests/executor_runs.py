@@ -8,6 +8,7 @@ from collections import Counter
 
 import tensorflow as tf
 from google.protobuf import json_format
+from tfx import types
 from tfx import v1 as tfx
 from tfx.dsl.io import fileio
 from tfx.types import standard_artifacts
@@ -17,6 +18,8 @@ from components.conflicts import executor as conflicts
 from components.conflicts.component import LabelConflicts
 from components.corrections import executor as corrections
 from components.corrections.component import Corrections
+from components.error_analysis import executor as error_analysis
+from components.error_analysis.component import ErrorAnalysisResult
 from components.examples_io.framing import parse_tfrecords
 from components.fast_example_gen import executor as fast_example_gen
 from components.label_consistency import executor as label_consistency
@@ -26,6 +29,7 @@ from components.label_errors.component import LabelIssues
 from components.provenance import executor as provenance
 from components.review_queue import executor as review_queue
 from components.review_queue.component import DEFAULT_MAX_ROWS, LabelReviewQueue
+from pipeline import pipeline
 from pipeline.configs import Config
 
 LABELERS = ["labeler_a", "labeler_b", "labeler_c"]
@@ -135,6 +139,19 @@ def review_queue_run(args, finders, out):
         {key: [found] for key, found in finders.items()}, {"review_queue": [output]},
         {"id_column": "example_id", "labeler_columns": json.dumps(LABELERS),
          "metadata_columns": json.dumps(METADATA), "max_rows": DEFAULT_MAX_ROWS})
+    return output
+
+
+
+def error_analysis_run(args, examples, model, transform_graph, label_issues, out):
+    """With the exec properties the demo pipeline gives the component."""
+    properties = pipeline.error_analysis(
+        Config(), types.Channel(type=standard_artifacts.Examples), types.Channel(type=standard_artifacts.Model),
+        types.Channel(type=standard_artifacts.TransformGraph), types.Channel(type=LabelIssues)).exec_properties
+    output = artifact(ErrorAnalysisResult, out)
+    error_analysis.Executor(_context(error_analysis, args, out)).Do(
+        {"examples": [examples], "model": [model], "transform_graph": [transform_graph],
+         "label_issues": [label_issues]}, {"error_analysis": [output]}, properties)
     return output
 
 

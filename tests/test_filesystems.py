@@ -9,10 +9,13 @@ testfs:// is registered in this process only.
 
 FastExampleGen -> Provenance -> (TFDV schema) -> LabelConsistency -> Conflicts -> LabelErrors -> CorrectionsApplier
 -> ReviewQueue run once with every artifact under testfs:// and once on local disk; every output is compared.
-Not here: ErrorAnalysis and the serving monitor load the model and transform graph with TensorFlow, and Drift reads
-statistics with TFDV's loader, both through TensorFlow's own filesystems, which a Python-registered scheme cannot
-extend (they do read gs:// and s3:// natively; see components/README or the report of issue 14).
+ErrorAnalysis and Drift run on the shared demo run's model, transform graph and statistics: those they read with
+TensorFlow (tft.TFTransformOutput, the SavedModel) and TFDV's loader (tf.io.gfile), whose filesystems are TensorFlow's
+C++ registry, which a Python-registered scheme cannot extend; so those inputs stay local, and everything else
+(examples, label issues, outputs) is on testfs://. TensorFlow reads gs:// natively (s3:// needs tensorflow-io since
+TF 2.6, as for TFX's own Trainer and Transform).
 """
+import json
 import os
 
 import pyarrow
@@ -24,11 +27,15 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import io_utils
 
+from components.drift import executor as drift_executor
+from components.drift.component import DriftReport
+from components.drift.measures import DriftThresholds
+from components.label_errors.component import LabelIssues
 from pipeline.configs import Config
 from pipeline.local_runner import beam_args
 from tests import executor_runs as runs
 from tests import testfs
-from tests.pipeline_runs import REPO
+from tests.pipeline_runs import REPO, artifacts_of_type, open_store
 
 pytestmark = pytest.mark.slow
 
@@ -107,3 +114,60 @@ def test_data_stage_on_a_scheme_only_beam_and_fileio_know(tmp_path, monkeypatch)
     assert runs.examples_count(on_testfs["FastExampleGen"][0]) == 226
     assert runs.examples_count(on_testfs["CorrectionsApplier"][0]) == 226
     assert len(on_testfs["ReviewQueue"][0]["review_queue.csv"].splitlines()) > 10
+
+
+def _newest(store, cls, where=""):
+    made = cls()
+    made.set_mlmd_artifact([a for a in artifacts_of_type(store, cls.TYPE_NAME) if where in a.uri][-1])
+    return made
+
+
+def _copy_tree(local_folder, uri):
+    """A local artifact folder copied under a URI, through fileio."""
+    for folder, _, files in os.walk(local_folder):
+        target = runs.join(uri, *os.path.relpath(folder, local_folder).split(os.sep)) if folder != local_folder else uri
+        fileio.makedirs(target)
+        for name in files:
+            fileio.copy(os.path.join(folder, name), runs.join(target, name))
+
+
+def _error_analysis_and_drift(store, root, examples_uri, issues_uri):
+    """ErrorAnalysis and Drift writing under `root`, reading examples and label issues from the URIs given; the
+    model, transform graph and statistics (read by TensorFlow and TFDV) from the demo run's local folders."""
+    args = beam_args(Config())
+    examples = _newest(store, standard_artifacts.Examples, os.sep + "LabelConsistency" + os.sep)
+    examples.uri = examples_uri
+    issues = _newest(store, LabelIssues)
+    issues.uri = issues_uri
+    analysis = runs.error_analysis_run(args, examples, _newest(store, standard_artifacts.Model),
+                                  _newest(store, standard_artifacts.TransformGraph), issues,
+                                  runs.join(root, "error_analysis"))
+    statistics = _newest(store, standard_artifacts.ExampleStatistics)
+    drift = runs.artifact(DriftReport, runs.join(root, "drift"))
+    config = Config().drift
+    drift_executor.Executor().Do(
+        {"statistics": [statistics], "baseline_statistics": [statistics]}, {"drift": [drift]},
+        {"split": config.split, "thresholds": json.dumps(vars(DriftThresholds.from_config(config))),
+         "label_column": "species", "exclude": json.dumps(["example_id"]), "baseline_span": statistics.span,
+         "on_drift": "warn"})
+    return {"ErrorAnalysis": runs.contents(analysis, [root]), "Drift": runs.contents(drift, [root])}
+
+
+def test_error_analysis_and_drift_write_through_fileio(demo_run, tmp_path, monkeypatch):
+    """ErrorAnalysis reads its examples and label issues and writes its outputs on testfs://, Drift writes there;
+    the same as on local disk. (Their TensorFlow-read inputs stay local: see the module docstring.)"""
+    store = open_store(demo_run.metadata)
+    testfs.use_root(tmp_path / "store")
+    os.makedirs(tmp_path / "cwd")
+    monkeypatch.chdir(tmp_path / "cwd")
+    local_examples = _newest(store, standard_artifacts.Examples, os.sep + "LabelConsistency" + os.sep).uri
+    local_issues = _newest(store, LabelIssues).uri
+    _copy_tree(local_examples, f"{testfs.PREFIX}inputs/examples")
+    _copy_tree(local_issues, f"{testfs.PREFIX}inputs/issues")
+
+    on_testfs = _error_analysis_and_drift(store, f"{testfs.PREFIX}out", f"{testfs.PREFIX}inputs/examples",
+                                          f"{testfs.PREFIX}inputs/issues")
+    assert os.listdir(tmp_path / "cwd") == []
+    on_local_disk = _error_analysis_and_drift(store, str(tmp_path / "local"), local_examples, local_issues)
+    assert on_testfs == on_local_disk
+    assert on_testfs["ErrorAnalysis"][0] and on_testfs["Drift"][0]

@@ -18,15 +18,11 @@ import os
 
 import pandas as pd
 import pytest
-from tfx import types
 from tfx.dsl.io import fileio
 from tfx.types import standard_artifacts
 
-from components.error_analysis import executor as error_analysis
-from components.error_analysis.component import ErrorAnalysisResult
 from components.error_analysis.contract import ANALYSIS_FILE
 from components.label_errors.component import ISSUES_FILE, LabelIssues
-from pipeline import pipeline
 from pipeline.configs import Config
 from pipeline.local_runner import beam_args
 from tests import executor_runs as runs
@@ -140,19 +136,6 @@ def test_review_queue(outputs):
     assert len(files["review_queue.csv"].splitlines()) > 50
 
 
-def error_analysis_run(args, examples, model, transform_graph, label_issues, out):
-    """With the exec properties the demo pipeline gives the component."""
-    properties = pipeline.error_analysis(
-        Config(), types.Channel(type=standard_artifacts.Examples), types.Channel(type=standard_artifacts.Model),
-        types.Channel(type=standard_artifacts.TransformGraph), types.Channel(type=LabelIssues)).exec_properties
-    output = runs.artifact(ErrorAnalysisResult, out)
-    context = error_analysis.Executor.Context(beam_pipeline_args=args, tmp_dir=f"{out}.tmp", unique_id="modes")
-    error_analysis.Executor(context).Do(
-        {"examples": [examples], "model": [model], "transform_graph": [transform_graph],
-         "label_issues": [label_issues]}, {"error_analysis": [output]}, properties)
-    return output
-
-
 def test_error_analysis(demo_run, tmp_path):
     """On the demo run's consensus examples, model, transform graph and label issues."""
     store = open_store(demo_run.metadata)
@@ -166,6 +149,6 @@ def test_error_analysis(demo_run, tmp_path):
               newest(standard_artifacts.Model), newest(standard_artifacts.TransformGraph), newest(LabelIssues))
     assert fileio.exists(os.path.join(inputs[3].uri, ISSUES_FILE))
     by_mode = {mode: {"ErrorAnalysis": [runs.contents(
-        error_analysis_run(mode_args(mode), *inputs, tmp_path / mode), [tmp_path / mode])]} for mode in MODES}
+        runs.error_analysis_run(mode_args(mode), *inputs, tmp_path / mode), [tmp_path / mode])]} for mode in MODES}
     ((files, properties),) = assert_same(by_mode, "ErrorAnalysis")
     assert ANALYSIS_FILE in files and properties
