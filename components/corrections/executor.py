@@ -1,15 +1,18 @@
 """CorrectionsApplier executor: validates the corrections CSV, then rewrites the corrected labels in one Beam pass.
 
-The corrections (a human-reviewed list, small) are held in memory and broadcast as a side input; the examples stream
-through, so memory does not grow with the number of examples. What only the data can tell (ids that do not exist,
-labels never seen when the schema has no label domain) is checked after the pass, and the run fails listing every
-problem; a failed execution publishes nothing.
+Memory grows with the number of corrections, never with the number of examples: the corrections ({id: label}, about
+150 bytes each) are a side input; the examples stream through as record batches of their id, their label and their
+serialized record (decoded by TFXIO in C++), and a corrected record gets its label replaced in its bytes
+(relabel.py), so no example is parsed in Python. Nothing is shuffled. What only the data can tell (ids that do not
+exist or name several examples, labels never seen when the schema has no label domain) comes back as the corrected
+ids and small per-batch counts, is checked after the pass, and the run fails listing every problem by line; a failed
+execution publishes nothing.
 """
 import hashlib
 from collections import Counter
 
 import apache_beam as beam
-import tensorflow as tf
+import pyarrow.compute as pc
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
@@ -18,16 +21,18 @@ from components.corrections.contract import (BASE_DATA_VERSION, CORRECTIONS_APPL
                                               CORRECTIONS_LISTED, CORRECTIONS_REPEATED, CORRECTIONS_SKIPPED_EMPTY,
                                               CORRECTIONS_VERSION, LABELS_CHANGED, SHA256)
 from components.corrections.parse import CorrectionsError, check_ids, decode, fail, parse_corrections
+from components.corrections.relabel import with_feature
 from components.examples_io import read
 from components.examples_io.artifacts import carry_over
 from components.examples_io.results import Results
-from components.examples_io.schema import check_columns, is_integer, label_domain, read_schema
+from components.examples_io.schema import check_columns, is_integer, label_domain, projected_schema, read_schema
 from components.examples_io.tfrecord import WriteSplit, write_empty_shards
-from components.examples_io.values import feature_value
+from components.examples_io.values import first_values
 from components.progress import say
 from components.provenance.contract import DATA_FINGERPRINT, DATA_VERSION, LABEL_COUNTS
 
 MAX_LISTED = 100  # the `corrections` custom property lists at most this many changes
+RAW_RECORD = "__raw_record__"  # the record batches' column of each example's serialized record
 
 
 def corrections_version(corrections):
@@ -38,31 +43,41 @@ def corrections_version(corrections):
 
 
 class _Rewrite(beam.DoFn):
-    """Sets the corrected label; tags each corrected example's (id, old label) and every original label."""
+    """A record batch (id, label, serialized record) -> its records, each corrected one with its label replaced in
+    the record's bytes (relabel.py; the others pass through untouched). Tagged: (id, old label) of each corrected
+    example, the batch's distinct labels before correction, and its {label: count} after."""
     MATCHED = "matched"
     LABELS = "labels"
+    COUNTS = "counts"
 
     def __init__(self, id_column, label_column, integer_labels):
         self._id_column, self._label_column, self._integer = id_column, label_column, integer_labels
 
-    def process(self, record, corrections):
-        example = tf.train.Example.FromString(record)
-        old = feature_value(example, self._label_column)
-        if old is not None:
-            yield beam.pvalue.TaggedOutput(self.LABELS, old)
-        example_id = feature_value(example, self._id_column)
-        new = corrections.get(example_id)
-        if new is None:
-            yield record
-            return
-        yield beam.pvalue.TaggedOutput(self.MATCHED, (example_id, old))
-        feature = example.features.feature[self._label_column]
-        feature.Clear()
-        if self._integer:
-            feature.int64_list.value.append(int(new))
-        else:
-            feature.bytes_list.value.append(new.encode("utf-8"))
-        yield example.SerializeToString(deterministic=True)
+    def process(self, batch, corrections):
+        ids = first_values(batch.column(self._id_column))
+        labels = [None if v is None else str(v) for v in first_values(batch.column(self._label_column))]
+        records = pc.list_flatten(batch.column(RAW_RECORD)).to_pylist()
+        counts = Counter()
+        for example_id, old, record in zip(ids, labels, records):
+            new = corrections.get(example_id)
+            if new is None:
+                counts[old] += 1
+                yield record
+                continue
+            counts[new] += 1
+            yield beam.pvalue.TaggedOutput(self.MATCHED, (example_id, old))
+            yield with_feature(record, self._label_column, new, self._integer)
+        for label in set(labels) - {None}:
+            yield beam.pvalue.TaggedOutput(self.LABELS, label)
+        counts.pop(None, None)
+        yield beam.pvalue.TaggedOutput(self.COUNTS, dict(counts))
+
+
+def _sum_counts(all_counts):
+    total = Counter()
+    for counts in all_counts:
+        total.update(counts)
+    return dict(total)
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -82,7 +97,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         if pinned and hashlib.sha256(raw).hexdigest() != pinned:
             raise CorrectionsError(f"corrections file {path} changed after the pipeline was built; run it again")
         schema = read_schema(input_dict["schema"])
-        check_columns(schema, {"[labels] label_column": [label_column]}, error=CorrectionsError, what="the schema")
+        check_columns(schema, {"[data] id_column": [id_column], "[labels] label_column": [label_column]},
+                      error=CorrectionsError, what="the schema")
         domain, integer_labels = label_domain(schema, label_column), is_integer(schema, label_column)
         allowed = set(domain) if domain is not None else None
         corrections, skipped, repeated = parse_corrections(path, decode(path, raw), allowed, integer_labels)
@@ -90,7 +106,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                                   f"corrected_label skipped")
 
         carry_over(source, target)
-        matched, matched_counts, observed, new_counts = self._rewrite(source, target, corrections, id_column,
+        matched, matched_counts, observed, new_counts = self._rewrite(source, target, schema, corrections, id_column,
                                                                       label_column, integer_labels)
         problems = check_ids(path, corrections, matched_counts)
         if allowed is None and not integer_labels:
@@ -101,26 +117,27 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         if problems:
             fail(path, problems)
 
-        changes = [{"example_id": i, "from": matched[i], "to": c.label, "reviewer": c.reviewer, "reason": c.reason}
-                   for i, c in sorted(corrections.items()) if matched[i] != c.label]
+        changed = sorted(i for i, c in corrections.items() if matched[i] != c.label)
+        listed = [{"example_id": i, "from": matched[i], "to": corrections[i].label, "reviewer": corrections[i].reviewer,
+                   "reason": corrections[i].reason} for i in changed[:MAX_LISTED]]
         version = corrections_version(corrections)
         base_fingerprint = source.get_string_custom_property(DATA_FINGERPRINT)
         fingerprint = hashlib.sha256(f"{base_fingerprint}\n{version}".encode()).hexdigest()
         target.set_string_custom_property(CORRECTIONS_FILE, path)
         target.set_string_custom_property(CORRECTIONS_VERSION, version)
         target.set_int_custom_property(CORRECTIONS_APPLIED, len(corrections))
-        target.set_int_custom_property(LABELS_CHANGED, len(changes))
+        target.set_int_custom_property(LABELS_CHANGED, len(changed))
         target.set_int_custom_property(CORRECTIONS_SKIPPED_EMPTY, skipped)
         target.set_int_custom_property(CORRECTIONS_REPEATED, repeated)
-        target.set_json_value_custom_property(CORRECTIONS_LISTED, changes[:MAX_LISTED])
+        target.set_json_value_custom_property(CORRECTIONS_LISTED, listed)
         target.set_string_custom_property(BASE_DATA_VERSION, source.get_string_custom_property(DATA_VERSION))
         target.set_string_custom_property(DATA_FINGERPRINT, fingerprint)
         target.set_string_custom_property(DATA_VERSION, fingerprint[:12])
         target.set_json_value_custom_property(LABEL_COUNTS, new_counts)
-        say("CorrectionsApplier", f"{len(corrections)} correction(s) applied, {len(changes)} label(s) changed; data "
+        say("CorrectionsApplier", f"{len(corrections)} correction(s) applied, {len(changed)} label(s) changed; data "
                                   f"version {fingerprint[:12]}")
 
-    def _rewrite(self, source, target, corrections, id_column, label_column, integer_labels):
+    def _rewrite(self, source, target, schema, corrections, id_column, label_column, integer_labels):
         """Writes every split with corrected labels; returns ({id: old label} of corrected examples, {id: number
         of examples with it} of those, the set of labels in the data before correction, {label: count} after
         correction)."""
@@ -129,25 +146,27 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         for uri in split_uris.values():
             fileio.makedirs(uri)
         results = Results(self._get_tmp_dir())
+        columns_schema = projected_schema(schema, [id_column, label_column])
         with self._make_beam_pipeline() as p:
             side_input = p | "Corrections" >> beam.Create([side])
-            matched, labels, new_labels = [], [], []
+            matched, labels, counts = [], [], []
             for split in split_uris:
-                rewritten = (p | f"Read[{split}]" >> read.records(source, split, "CorrectionsApplier")
-                           | f"Rewrite[{split}]" >> beam.ParDo(
-                               _Rewrite(id_column, label_column, integer_labels),
-                               beam.pvalue.AsSingleton(side_input)).with_outputs(
-                                   _Rewrite.MATCHED, _Rewrite.LABELS, main="examples"))
+                rewritten = (p | f"Read[{split}]" >> read.record_batches(
+                                 source, split, columns_schema, "CorrectionsApplier", [id_column, label_column],
+                                 raw_record_column=RAW_RECORD)
+                             | f"Rewrite[{split}]" >> beam.ParDo(
+                                 _Rewrite(id_column, label_column, integer_labels),
+                                 beam.pvalue.AsSingleton(side_input)).with_outputs(
+                                     _Rewrite.MATCHED, _Rewrite.LABELS, _Rewrite.COUNTS, main="examples"))
                 _ = rewritten.examples | f"Write[{split}]" >> WriteSplit(split, split_uris, "CorrectionsApplier")
                 matched.append(rewritten[_Rewrite.MATCHED])
                 labels.append(rewritten[_Rewrite.LABELS])
-                new_labels.append(rewritten.examples | f"NewLabel[{split}]" >> beam.Map(
-                    lambda r: feature_value(tf.train.Example.FromString(r), label_column)))
+                counts.append(rewritten[_Rewrite.COUNTS])
             results.collect("matched", matched | "AllMatched" >> beam.Flatten())
             results.collect("labels", labels | "AllLabels" >> beam.Flatten() | beam.Distinct())
-            results.collect("counts", new_labels | "AllNewLabels" >> beam.Flatten()
-                            | beam.Filter(lambda x: x is not None) | beam.combiners.Count.PerElement())
+            results.collect("counts", counts | "AllCounts" >> beam.Flatten()
+                            | "SumCounts" >> beam.CombineGlobally(_sum_counts))
         write_empty_shards(split_uris)
         matched_pairs = [tuple(pair) for pair in results["matched"]]
-        counts = dict(tuple(pair) for pair in results["counts"])
+        (counts,) = results["counts"]
         return dict(matched_pairs), Counter(i for i, _ in matched_pairs), set(results["labels"]), counts
