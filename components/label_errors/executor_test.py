@@ -25,7 +25,7 @@ def artifacts(tmp_path, frame):
     return examples, schema_for(examples, tmp_path / "schema")
 
 
-def run_executor(inputs, output_dir, **overrides):
+def run_executor(inputs, output_dir, beam_args=LOCAL_BEAM_ARGS, **overrides):
     examples, schema = inputs
     output = LabelIssues()
     output.uri = str(output_dir)
@@ -33,7 +33,7 @@ def run_executor(inputs, output_dir, **overrides):
              "metadata_columns": json.dumps(["site", "season"]), "folds": 5, "model": "logistic_regression",
              "seed": 0}
     props.update(overrides)
-    Executor(Executor.Context(beam_pipeline_args=LOCAL_BEAM_ARGS)).Do(
+    Executor(Executor.Context(beam_pipeline_args=beam_args)).Do(
         {"examples": [examples], "schema": [schema]}, {"label_issues": [output]}, props)
     return output
 
@@ -159,6 +159,7 @@ def blobs(tmp_path_factory):
     return artifacts(tmp_path_factory.mktemp("blobs"), frame), flipped
 
 
+@pytest.mark.slow  # four Beam pipelines per bounded run
 def test_above_the_cap_planted_flips_are_found_as_well_as_without_cap(blobs, tmp_path):
     inputs, flipped = blobs
     exact = run_executor(inputs, tmp_path / "exact")
@@ -183,6 +184,7 @@ def test_above_the_cap_planted_flips_are_found_as_well_as_without_cap(blobs, tmp
             assert a.read() == b.read()
 
 
+@pytest.mark.slow  # four Beam pipelines per bounded run
 def test_above_the_cap_the_file_holds_the_worst_cap_rows_and_the_summary_counts_all(blobs, tmp_path):
     inputs, _ = blobs
     wide = run_executor(inputs, tmp_path / "wide", max_fit_examples=300)
