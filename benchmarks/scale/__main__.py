@@ -27,7 +27,7 @@ import time
 import psutil
 
 from benchmarks.scale import data
-from benchmarks.scale.stage import CONFIG_FILE, timing_file, write_plan
+from benchmarks.scale.stage import CONFIG_FILE, timing_file
 from pipeline.configs import write_config
 
 BASELINE_ROWS = 10_000  # the baseline span Drift compares with: its size does not change the comparison's cost
@@ -151,7 +151,9 @@ def main():
     workdir = os.path.abspath(args.workdir or f"/tmp/scale/rows-{args.rows}")
     prepare(workdir, args.rows, args.mode)
 
-    nodes = write_plan(workdir)  # loads TensorFlow: after the input is written
+    # In a subprocess, so this process (whose own memory is not measured) stays small: it loads TensorFlow.
+    nodes = json.loads(subprocess.run([sys.executable, "-m", "benchmarks.scale.stage", workdir, "--plan"], cwd=REPO,
+                                      check=True, stdout=subprocess.PIPE, text=True).stdout.splitlines()[-1])
     unknown = sorted(set(args.only or []) - set(nodes))
     if unknown:
         raise SystemExit(f"--only: no node {', '.join(unknown)}; the data stage's nodes: {', '.join(nodes)}")

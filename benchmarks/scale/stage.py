@@ -1,6 +1,7 @@
 """The data stage as a plan of nodes, and one node run on the previous nodes' real output artifacts:
 
     python -m benchmarks.scale.stage WORKDIR NODE_ID
+    python -m benchmarks.scale.stage WORKDIR --plan
 
 `write_plan` takes the nodes, executors, execution properties and wiring from the pipeline that
 `create_pipeline(config, data_only=True)` builds from WORKDIR/config.toml (so the benchmark runs the pipeline as it
@@ -131,4 +132,7 @@ def run(workdir, node_id):
 if __name__ == "__main__":
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    run(*sys.argv[1:3])
+    if sys.argv[2] == "--plan":
+        print(json.dumps(write_plan(sys.argv[1])))
+    else:
+        run(*sys.argv[1:3])
