@@ -78,6 +78,14 @@ def _write_config(workdir, mode):
     })
 
 
+def code_version():
+    """The commit the components ran from, with "+changes" when components/ or pipeline/ differ from it."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=REPO, stdout=subprocess.PIPE, text=True).stdout.strip()
+    changed = git("status", "--porcelain", "--", "components", "pipeline")
+    return git("rev-parse", "--short", "HEAD") + ("+changes" if changed else "")
+
+
 def tree_rss(process):
     """Resident memory of `process` and all its descendants, in bytes (0 for those that just ended)."""
     total = 0
@@ -120,22 +128,23 @@ def table(results, rows, nodes):
     tree and the RSS before Do (imports), the ratio of Do times to StatisticsGen's, and the load when it ran."""
     statistics = results.get("StatisticsGen")
     lines = [f"| component ({rows:,} rows) | Do time (s) | process time (s) | peak RSS, process tree (GiB) | "
-             "RSS before Do (GiB) | Do time / StatisticsGen's | load avg at start | measured (UTC) |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
+             "RSS before Do (GiB) | Do time / StatisticsGen's | load avg at start | measured (UTC) | code |",
+             "|---|---:|---:|---:|---:|---:|---:|---|---|"]
     for node_id in nodes:
         r = results.get(node_id)
         if not r:
             continue
         if r["exit_code"]:
             lines.append(f"| {node_id} | failed (exit {r['exit_code']}) | {r['seconds']:.1f} | "
-                         f"{r['peak_rss_bytes'] / 2**30:.2f} | | | {r['load_average']:.1f} | {r['measured_at']} |")
+                         f"{r['peak_rss_bytes'] / 2**30:.2f} | | | {r['load_average']:.1f} | {r['measured_at']} | "
+                         f"{r.get('code', '')} |")
             continue
         do, before = r.get("do_seconds"), r.get("rss_before_do_bytes")
         ratio = (f"{do / statistics['do_seconds']:.2f}" if do is not None and statistics and
                  statistics.get("do_seconds") else "")
         lines.append(f"| {node_id} | {'' if do is None else f'{do:.1f}'} | {r['seconds']:.1f} | "
                      f"{r['peak_rss_bytes'] / 2**30:.2f} | {'' if before is None else f'{before / 2**30:.2f}'} | "
-                     f"{ratio} | {r['load_average']:.1f} | {r['measured_at']} |")
+                     f"{ratio} | {r['load_average']:.1f} | {r['measured_at']} | {r.get('code', '')} |")
     return "\n".join(lines)
 
 
@@ -162,13 +171,15 @@ def main():
     if os.path.exists(results_path):
         with open(results_path) as f:
             results = json.load(f)["components"]
+    version = code_version()
     for node_id in [n for n in nodes if not args.only or n in args.only]:
         load = os.getloadavg()[0]
         measured_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
         print(f"{node_id} ...", flush=True)
         seconds, peak, code = measure(workdir, node_id)
         results[node_id] = {"seconds": round(seconds, 2), "peak_rss_bytes": peak, "exit_code": code,
-                            "load_average": load, "measured_at": measured_at, "mode": args.mode}
+                            "load_average": load, "measured_at": measured_at, "mode": args.mode,
+                            "code": version}
         if not code:
             with open(timing_file(workdir, node_id)) as f:
                 results[node_id].update(json.load(f))
