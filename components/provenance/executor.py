@@ -2,7 +2,7 @@
 
 The split files are copied byte for byte (the examples are not re-encoded), so the copy is exactly the data
 ExampleGen wrote. The value counts come from one Beam pass whose memory grows with the number of distinct values,
-not with the number of examples.
+not with the number of examples; only the MAX_VALUES_PER_COLUMN most frequent per column reach this process.
 """
 import hashlib
 import json
@@ -70,12 +70,36 @@ def _column_values(record, columns):
         yield column, MISSING if value is None else value
 
 
-def _cap(counts):
-    """The MAX_VALUES_PER_COLUMN most frequent values, the rest summed into OTHER."""
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    kept = dict(ranked[:MAX_VALUES_PER_COLUMN])
-    if len(ranked) > MAX_VALUES_PER_COLUMN:
-        kept[OTHER] = sum(count for _, count in ranked[MAX_VALUES_PER_COLUMN:])
+class MostFrequent(beam.CombineFn):
+    """The MAX_VALUES_PER_COLUMN most frequent (value, count) pairs of one column, most frequent first (ties by
+    value), and how many distinct values it has: the executor gets at most that many values per column, whatever
+    the number of distinct values (an id-like metadata column has one per example)."""
+
+    def create_accumulator(self):
+        return [], 0
+
+    @staticmethod
+    def _trim(pairs):
+        return sorted(pairs, key=lambda pair: (-pair[1], pair[0]))[:MAX_VALUES_PER_COLUMN]
+
+    def add_input(self, acc, pair):
+        pairs, distinct = acc
+        pairs.append(pair)
+        return (self._trim(pairs) if len(pairs) > 4 * MAX_VALUES_PER_COLUMN else pairs), distinct + 1
+
+    def merge_accumulators(self, accumulators):
+        merged = [pair for pairs, _ in accumulators for pair in pairs]
+        return self._trim(merged), sum(distinct for _, distinct in accumulators)
+
+    def extract_output(self, acc):
+        return self._trim(acc[0]), acc[1]
+
+
+def _cap(most_frequent, examples):
+    """{value: count} of the most frequent values, and OTHER: the examples with any other value."""
+    kept = dict(most_frequent[0])
+    if most_frequent[1] > len(kept):
+        kept[OTHER] = examples - sum(kept.values())
     return kept
 
 
@@ -98,7 +122,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         say("Provenance", f"copied splits {', '.join(splits)} to {target.uri}")
 
         per_split, counts = self._count_values(source, splits, [label_column] + metadata_columns)
-        absent = [c for c in metadata_columns if set(counts.get(c, {})) <= {MISSING}]
+        examples = sum(per_split.values())
+        counts = {column: _cap(counts.get(column, ([], 0)), examples) for column in [label_column] + metadata_columns}
+        absent = [c for c in metadata_columns if set(counts[c]) <= {MISSING}]
         if absent:
             raise InputError(f"[labels] metadata_columns names {absent}, but no example has a value in "
                              f"{'that column' if len(absent) == 1 else 'those columns'}; fix the column names or "
@@ -119,28 +145,25 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         target.set_string_custom_property(DATA_FINGERPRINT, fingerprint)
         target.set_string_custom_property(DATA_VERSION, data_version(fingerprint))
         target.set_json_value_custom_property(EXAMPLES_PER_SPLIT, per_split)
-        target.set_json_value_custom_property(LABEL_COUNTS, _cap(counts.get(label_column, {})))
-        target.set_json_value_custom_property(METADATA_COUNTS, {c: _cap(counts[c]) for c in metadata_columns})
+        target.set_json_value_custom_property(LABEL_COUNTS, counts[label_column])
+        target.set_json_value_custom_property(METADATA_COUNTS, {c: counts[c] for c in metadata_columns})
         say("Provenance", f"data version {data_version(fingerprint)}, examples per split {per_split}")
 
     def _count_values(self, examples, splits, columns):
-        """({split: number of examples}, {column: {value: count}}) over all splits, in one Beam pipeline."""
+        """({split: number of examples}, {column: (most frequent [value, count] pairs, distinct values)}) over all
+        splits, in one Beam pipeline (each value counted by a lifted combine: memory grows with the distinct values
+        on a local runner, the engine's shuffle on a distributed one; only the most frequent reach this process)."""
         results = Results(self._get_tmp_dir())
         with self._make_beam_pipeline() as p:
-            per_split = []
+            per_split, values = [], []
             for split in splits:
                 records = p | f"Read[{split}]" >> read.records(examples, split, "Provenance")
                 per_split.append(records | f"CountSplit[{split}]" >> beam.combiners.Count.Globally()
-                                 | f"KeySplit[{split}]" >> beam.Map(lambda n, s=split: ("__split__", s, n)))
-                per_split.append(records | f"Values[{split}]" >> beam.FlatMap(_column_values, columns)
-                                 | f"CountValues[{split}]" >> beam.combiners.Count.PerElement()
-                                 | f"KeyValues[{split}]" >> beam.Map(lambda kv: (kv[0][0], kv[0][1], kv[1])))
-            results.collect("value_counts", per_split | beam.Flatten())
-        split_counts, counts = {}, {}
-        for column, value, n in results["value_counts"]:
-            if column == "__split__":
-                split_counts[value] = n
-            else:
-                counts.setdefault(column, {})
-                counts[column][value] = counts[column].get(value, 0) + n
-        return split_counts, counts
+                                 | f"KeySplit[{split}]" >> beam.Map(lambda n, s=split: [s, n]))
+                values.append(records | f"Values[{split}]" >> beam.FlatMap(_column_values, columns))
+            results.collect("split_counts", per_split | "FlattenSplits" >> beam.Flatten())
+            results.collect("value_counts", values | "FlattenValues" >> beam.Flatten()
+                            | "CountValues" >> beam.combiners.Count.PerElement()
+                            | "ByColumn" >> beam.Map(lambda kv: (kv[0][0], (kv[0][1], kv[1])))
+                            | "MostFrequent" >> beam.CombinePerKey(MostFrequent()))
+        return dict(results["split_counts"]), dict(results["value_counts"])

@@ -88,3 +88,15 @@ def test_data_version_follows_content_not_file_names(demo_examples, tmp_path):
 def test_metadata_column_without_values_is_an_error(demo_examples, tmp_path):
     with pytest.raises(ValueError, match=r"\[labels\] metadata_columns names \['inspector'\]"):
         _run(demo_examples, tmp_path / "out", metadata_columns=("site", "inspector"))
+
+
+def test_a_column_with_a_value_per_example_keeps_the_most_frequent_and_sums_the_rest(demo_examples, tmp_path):
+    """An id-like metadata column (226 distinct values): only the 50 most frequent reach the artifact (ties by value,
+    as the combiner trims them in Beam), the other examples are counted under '(other values)'."""
+    target = _run(demo_examples, tmp_path / "out", metadata_columns=("site", "example_id"))
+    frame = pd.read_csv(os.path.join(DEMO, "penguins.csv"), dtype=str, keep_default_na=False)
+    counts = target.get_json_value_custom_property("metadata_counts")
+    kept = sorted(frame["example_id"])[:executor.MAX_VALUES_PER_COLUMN]
+    assert counts["example_id"] == {**{example_id: 1 for example_id in kept},
+                                    executor.OTHER: len(frame) - executor.MAX_VALUES_PER_COLUMN}
+    assert counts["site"] == frame["site"].value_counts().to_dict()  # few values: all kept, no OTHER
