@@ -191,3 +191,26 @@ def flag(y, probs, cutoffs):
 
 def quality_scores(y, probs):
     return rank.get_label_quality_scores(y, probs)
+
+
+def find_label_errors_bounded(features: pd.DataFrame, labels, ids, *, max_fit_examples, folds=5,
+                              model="logistic_regression", seed=0):
+    """The bounded method on a table in memory, step for step as the executor runs it in Beam (for benchmarks and
+    tests; every label must be present and every class have at least `folds` examples). Returns (is_issue,
+    suggested_label, quality_score), aligned with the rows."""
+    labels, ids = np.asarray(labels, dtype=object), [str(i) for i in ids]
+    classes = sorted(set(labels))
+    y = np.array([classes.index(label) for label in labels])
+    x = features.to_numpy(float)
+    quota = quotas({name: int((labels == name).sum()) for name in classes}, max_fit_examples, folds)
+    table = pd.DataFrame({"id": ids, "label": labels, "key": [sample_key(i, seed) for i in ids],
+                          **{name: features[name].to_numpy(float) for name in features.columns}})
+    table = table.sort_values(["key", "id"]).groupby("label", sort=False, group_keys=False).apply(
+        lambda rows: rows.head(quota[rows.name]))
+    models = FoldModels.fit(table, classes=classes, features=list(features.columns), folds=folds, model=model,
+                            seed=seed)
+    probs = models.predict(ids, x)
+    margins = margin_statistics(y, probs)
+    joint = calibrated_joint(confident_counts(y, probs, confident_thresholds(margins)))
+    flagged = flag(y, probs, margin_cutoffs(margins["histogram"], prune_counts(joint)))
+    return flagged, np.asarray(classes, dtype=object)[probs.argmax(axis=1)], quality_scores(y, probs)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from components.label_errors import capped
 from components.label_errors.component import LabelErrors, LabelIssues
 from components.label_errors.executor import ISSUE_COLUMNS, ISSUES_FILE, SUMMARY_FILE, Executor
 from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv, schema_for
@@ -177,6 +178,12 @@ def test_above_the_cap_planted_flips_are_found_as_well_as_without_cap(blobs, tmp
     assert issues["quality_score"].is_monotonic_increasing
     # Noise estimated from the joint: 6% planted.
     assert 0.03 < summary["estimated_noise_rate"] < 0.09
+    # The Beam passes flag exactly what the method does on the table in memory (features as the Examples hold
+    # them: float32).
+    frame, _ = planted_blobs()
+    in_memory, _, _ = capped.find_label_errors_bounded(frame[FEATURES].astype(np.float32).astype(float),
+                                                       frame["species"], frame["example_id"], max_fit_examples=300)
+    assert set(issues["example_id"]) == set(frame["example_id"][in_memory])
     # The same bytes on a second run.
     again = run_executor(inputs, tmp_path / "again", max_fit_examples=300)
     for name in (ISSUES_FILE, SUMMARY_FILE):

@@ -1,0 +1,92 @@
+"""Peak memory of the LabelErrors executor above [label_errors] max_fit_examples: flat in the number of examples.
+
+    .venv/bin/python -m benchmarks.clean_vs_noisy.memory --examples 200000 [--max-fit-examples 100000]
+
+Writes N synthetic examples (three Gaussian classes in four numeric features, 6% of labels flipped, an id and two
+metadata strings: the demo's columns) as an Examples artifact, then runs the real executor (Beam FnApiRunner,
+`--mode`) and prints its wall time and the peak resident memory of the process tree (benchmarks/peak_memory.py).
+Run it once per size, each in a fresh process, and compare the peaks.
+"""
+import argparse
+import json
+import os
+import tempfile
+import time
+
+import numpy as np
+import pyarrow as pa
+from tensorflow_metadata.proto.v0 import schema_pb2
+from tfx.types import standard_artifacts
+
+from benchmarks.peak_memory import PeakMemory
+from benchmarks.synthetic_examples import output, write_examples_artifact
+from components.label_errors import executor
+from components.label_errors.component import LabelIssues
+from pipeline.configs import Config
+from pipeline.local_runner import beam_args
+
+FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+TEXT = ["example_id", "species", "site", "season"]
+
+
+def synthetic(n, seed=0, flip_share=0.06):
+    rng = np.random.default_rng(seed)
+    true = rng.integers(0, 3, n)
+    centres = np.array([[0, 0, 0, 0], [3, 0, 0, 0], [0, 3, 0, 0]], float)
+    x = centres[true] + rng.normal(size=(n, 4))
+    given = true.copy()
+    flipped = rng.choice(n, int(flip_share * n), replace=False)
+    given[flipped] = (true[flipped] + rng.integers(1, 3, len(flipped))) % 3
+    names = np.array(["Adelie", "Chinstrap", "Gentoo"], dtype=object)
+
+    def listed(values, kind):
+        return pa.ListArray.from_arrays(np.arange(n + 1, dtype=np.int32), pa.array(values, kind))
+    columns = {"example_id": listed([f"x{i:08d}".encode() for i in range(n)], pa.binary()),
+               "species": listed([v.encode() for v in names[given]], pa.binary()),
+               "site": listed(rng.choice([b"Biscoe", b"Dream", b"Torgersen"], n), pa.binary()),
+               "season": listed([b"2008-09"] * n, pa.binary())}
+    columns.update({name: listed(x[:, j].astype(np.float32), pa.float32()) for j, name in enumerate(FEATURES)})
+    return pa.RecordBatch.from_arrays(list(columns.values()), list(columns))
+
+
+def schema_artifact(root):
+    schema = schema_pb2.Schema()
+    for name in TEXT + FEATURES:
+        schema.feature.add(name=name, type=schema_pb2.FLOAT if name in FEATURES else schema_pb2.BYTES)
+    artifact = output(standard_artifacts.Schema, root, "schema")
+    with open(os.path.join(artifact.uri, "schema.pbtxt"), "w") as f:
+        from google.protobuf import text_format
+        f.write(text_format.MessageToString(schema))
+    return artifact
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.clean_vs_noisy.memory")
+    parser.add_argument("--examples", type=int, default=200_000)
+    parser.add_argument("--max-fit-examples", type=int, default=100_000)
+    parser.add_argument("--mode", default="in_memory", choices=["in_memory", "multi_processing"])
+    args = parser.parse_args()
+    config = Config()
+    config.pipeline.beam_mode = args.mode
+    root = tempfile.mkdtemp(prefix="bench_label_errors_")
+    start = time.monotonic()
+    examples = write_examples_artifact(os.path.join(root, "examples"), synthetic(args.examples))
+    schema = schema_artifact(root)
+    print(f"wrote {args.examples:,} examples in {time.monotonic() - start:.1f} s ({root})", flush=True)
+    result = output(LabelIssues, root, "label_issues")
+    props = {"id_column": "example_id", "label_column": "species", "features": json.dumps(FEATURES),
+             "metadata_columns": json.dumps(["site", "season"]), "folds": 5, "model": "logistic_regression",
+             "seed": 0, "max_fit_examples": args.max_fit_examples}
+    with PeakMemory() as peak:
+        executor.Executor(executor.Executor.Context(beam_pipeline_args=beam_args(config))).Do(
+            {"examples": [examples], "schema": [schema]}, {"label_issues": [result]}, props)
+    with open(os.path.join(result.uri, "summary.json")) as f:
+        summary = json.load(f)
+    print(f"\n{args.examples:,} examples, max_fit_examples {args.max_fit_examples:,}, Beam FnApiRunner {args.mode}: "
+          f"{summary['counts']['label_issues']:,} flagged, estimated noise rate "
+          f"{summary['estimated_noise_rate']:.3f} (6% planted)")
+    print(f"  LabelErrors: {peak.describe()}")
+
+
+if __name__ == "__main__":
+    main()
