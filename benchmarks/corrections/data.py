@@ -72,8 +72,8 @@ def apply(root, inputs, beam_pipeline_args, name="out"):
     examples, schema, corrections = inputs
     target = standard_artifacts.Examples()
     target.uri = os.path.join(root, name)
-    context = executor.Executor.Context(beam_pipeline_args=beam_pipeline_args, tmp_dir=os.path.join(root, "tmp-" + name),
-                                        unique_id="corrections_" + name)
+    context = executor.Executor.Context(beam_pipeline_args=beam_pipeline_args,
+                                        tmp_dir=os.path.join(root, "tmp-" + name), unique_id="corrections_" + name)
     executor.Executor(context).Do({"examples": [examples], "schema": [schema], "corrections": [corrections]},
                                   {"corrected_examples": [target]},
                                   {"id_column": "example_id", "label_column": "species"})

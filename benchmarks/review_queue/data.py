@@ -9,6 +9,7 @@ tie-break decide often. Metadata cells hold commas, quotes, newlines, formula-li
 3,000-character text.
 """
 import csv
+import json
 import os
 
 import numpy as np
@@ -79,3 +80,29 @@ def write_finder_outputs(root, examples, seed=0):
             for i in np.flatnonzero(rng.random(examples) < 0.05)]
     _write(os.path.join(folders["error_analysis"], REVIEW_FILE), REVIEW_COLUMNS, rows)
     return folders
+
+
+def run_queue(folders, out, beam_pipeline_args, max_rows, inputs=None):
+    """Runs the ReviewQueue executor on the finder outputs `folders` (all, or the input keys in `inputs`); returns
+    its output artifact (review_queue.csv and summary.json under `out`)."""
+    from components.conflicts.component import LabelConflicts
+    from components.error_analysis.component import ErrorAnalysisResult
+    from components.label_consistency.component import LabelConsistencyReport
+    from components.label_errors.component import LabelIssues
+    from components.review_queue.component import LabelReviewQueue
+    from components.review_queue.executor import Executor
+
+    kinds = {"label_consistency": LabelConsistencyReport, "conflicts": LabelConflicts, "label_issues": LabelIssues,
+             "error_analysis": ErrorAnalysisResult}
+    given = {}
+    for key in inputs or folders:
+        given[key] = kinds[key]()
+        given[key].uri = folders[key]
+    output = LabelReviewQueue()
+    output.uri = os.path.join(out, "queue")
+    context = Executor.Context(beam_pipeline_args=beam_pipeline_args, tmp_dir=os.path.join(out, "tmp"),
+                               unique_id="review_queue")
+    Executor(context).Do({key: [a] for key, a in given.items()}, {"review_queue": [output]},
+                         {"id_column": "example_id", "labeler_columns": json.dumps(LABELERS),
+                          "metadata_columns": json.dumps(METADATA), "max_rows": max_rows})
+    return output

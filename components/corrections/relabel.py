@@ -55,7 +55,8 @@ def with_feature(record: bytes, name: str, value: str, integer=False) -> bytes:
     """`record` (a serialized tf.train.Example) with feature `name` set to the single value `value` (int64 when
     `integer`, else UTF-8 bytes), in the place it had (appended when absent); all other bytes unchanged."""
     key = name.encode("utf-8")
-    entry = length_delimited(_TAG_1, length_delimited(_TAG_1, key) + length_delimited(_TAG_VALUE, _feature(value, integer)))
+    key_field = length_delimited(_TAG_1, key)
+    entry = length_delimited(_TAG_1, key_field + length_delimited(_TAG_VALUE, _feature(value, integer)))
     example, replaced = [], False
     for number, wire, features, raw in _fields(record):
         if number != 1 or wire != _LEN:
@@ -63,8 +64,9 @@ def with_feature(record: bytes, name: str, value: str, integer=False) -> bytes:
             continue
         kept = []
         for entry_number, entry_wire, payload, entry_raw in _fields(features):
-            is_name = entry_number == 1 and entry_wire == _LEN and any(
-                n == 1 and w == _LEN and p == key for n, w, p, _ in _fields(payload))
+            is_name = entry_number == 1 and entry_wire == _LEN and (
+                payload.startswith(key_field) if payload[:1] == _TAG_1  # the key comes first, as encoders write it
+                else any(n == 1 and w == _LEN and p == key for n, w, p, _ in _fields(payload)))
             if is_name:
                 if not replaced:
                     kept.append(entry)
