@@ -7,6 +7,8 @@ Evaluator uses to read the transformed label (TFMA `preprocessing_function_names
 import tensorflow as tf
 import tensorflow_transform as tft
 from absl import logging
+from tensorflow.python.autograph.core import config as autograph_config
+from tensorflow.python.autograph.core import config_lib as autograph_rules
 from tfx_bsl.public import tfxio
 
 from models.features import LABEL_VOCABULARY, feature_config, transformed_name, vocabulary_name
@@ -20,8 +22,20 @@ def input_fn(file_pattern, data_accessor, tf_transform_output, batch_size, label
         tf_transform_output.transformed_metadata.schema).repeat()
 
 
+def keras_without_autograph():
+    """Lets Keras 2 run its own code as written, not rewritten by AutoGraph, as TensorFlow intends: its conversion
+    rules exempt the `keras` package (Keras 3 since TF 2.16) but not `tf_keras`, the Keras 2 that TFX 1.16 needs
+    (TF_USE_LEGACY_KERAS), so AutoGraph would convert some 800 Keras functions when `fit` and
+    `tf.saved_model.save` first trace them: about 10 s of CPU, most of the Trainer's time on the demo. TensorFlow
+    has no public switch for a package, hence its (private) rule list; process-wide and idempotent."""
+    rule = autograph_rules.DoNotConvert("tf_keras")
+    if not any(str(existing) == str(rule) for existing in autograph_config.CONVERSION_RULES):
+        autograph_config.CONVERSION_RULES = (rule, *autograph_config.CONVERSION_RULES)
+
+
 def build_model(numeric, categorical_vocab_sizes, n_classes, hidden_units, learning_rate):
     """A functional Keras model: numeric inputs as is, categoricals one-hot, then dense layers and softmax."""
+    keras_without_autograph()
     inputs, encoded = {}, []
     for key in numeric:
         inputs[transformed_name(key)] = tf.keras.layers.Input(shape=(1,), name=transformed_name(key))
@@ -71,6 +85,7 @@ def run_fn(fn_args):
         {key: tf_transform_output.vocabulary_size_by_name(vocabulary_name(key)) for key in categorical},
         tf_transform_output.vocabulary_size_by_name(LABEL_VOCABULARY),
         config["hidden_units"], config["learning_rate"])
+    tf.keras.utils.disable_interactive_logging()  # the per-epoch line to absl's log (the run's log), not stdout
     model.fit(train, steps_per_epoch=fn_args.train_steps, validation_data=evaluation,
               validation_steps=fn_args.eval_steps, verbose=2)
     logging.info("Saving model to %s", fn_args.serving_model_dir)

@@ -2,6 +2,8 @@
 import numpy as np
 import tensorflow as tf
 
+from tensorflow.python.autograph.impl import conversion
+
 from models.model import build_model
 
 
@@ -31,3 +33,10 @@ def test_model_learns_a_separable_problem():
     test_features, test_label = _data(300, seed=1)
     _, accuracy = model.evaluate(test_features, test_label, verbose=0)
     assert accuracy > 0.9
+
+
+def test_keras_code_is_not_converted_by_autograph():
+    """tf_keras is exempt like TensorFlow's own code once a model is built (models.model.keras_without_autograph)."""
+    build_model(["length"], {}, n_classes=2, hidden_units=[4], learning_rate=0.01)
+    assert conversion.is_allowlisted(tf.keras.Model.train_step)
+    assert conversion.is_allowlisted(tf.keras.layers.Dense.call)
