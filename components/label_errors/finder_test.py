@@ -137,6 +137,8 @@ def test_no_feature_with_values_is_a_clear_error():
     ({"model": "svm"}, r"\[label_errors\] model must be one of"),
     ({"folds": 1}, r"\[label_errors\] folds must be at least 2"),
     ({"folds": "five"}, "'folds' must be int"),
+    ({"max_fit_examples": 10}, r"\[label_errors\] max_fit_examples must be a whole number of at least 100"),
+    ({"max_fit_examples": "lots"}, "'max_fit_examples' must be int"),
 ])
 def test_config_errors_name_the_key(section, message):
     with pytest.raises(ConfigError, match=message):
