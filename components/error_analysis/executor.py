@@ -225,8 +225,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
 
 def analysed_rows(rows, flagged):
-    """Rows (dicts) as the DataFrame slices and levers read, sorted by id (Beam gives no order)."""
-    frame = pd.DataFrame(list(rows))
+    """Rows (dicts) as the DataFrame slices and levers read, sorted by id (Beam gives no order). Values keep their
+    Python types (object columns): a batch with a missing value must not turn its column's 2 into 2.0."""
+    frame = pd.DataFrame(list(rows), dtype=object)
     for column in ["correct", "predicted_label"]:
         if column not in frame:
             frame[column] = None

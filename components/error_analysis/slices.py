@@ -347,8 +347,14 @@ def empty_counts():
 
 
 def counts_to_json(counts):
-    """The counts as JSON-ready lists (keys are tuples), sorted by key so that equal counts give equal JSON."""
-    return {part: sorted(([[list(cell) for cell in key], stats] for key, stats in table.items()), key=json.dumps)
+    """The counts as JSON-ready lists (keys are tuples), sorted by key and with sorted inner dicts, so that equal
+    counts give equal JSON whatever order they were merged in."""
+    def ordered(stats):
+        return {name: dict(sorted(value.items())) if isinstance(value, dict) else value
+                for name, value in stats.items()}
+
+    return {part: [[key, ordered(stats)] for key, stats in sorted(
+        ([[list(cell) for cell in key], stats] for key, stats in table.items()), key=lambda e: json.dumps(e[0]))]
             for part, table in counts.items()}
 
 

@@ -1,6 +1,8 @@
 """The slice finder on synthetic data with planted weak slices (independent of the demo), real models and the real
 label-error finder: each planted slice is found and gets the right diagnosis; data with no weak slice yields no
 more discoveries than the false discovery rate allows."""
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -146,3 +148,29 @@ def test_errors_name_what_to_fix():
         slices.find_weak_slices(rows, ["colour"])
     with pytest.raises(slices.SliceError, match="bins"):
         slices.find_weak_slices(rows, ["site"], settings=slices.Settings(bins=1))
+
+
+def test_counts_of_parts_add_up_to_the_counts_of_the_whole():
+    """What the executor's Beam combine relies on: any split of the rows into parts, counted and merged in any
+    order, gives the counts (and so the search) of all rows at once; each slice keeps its smallest error ids."""
+    rows, rng = table(4, n=2500)
+    rows["correct"] = (rng.uniform(size=len(rows)) > np.where(rows["site"] == "D", 0.35, 0.12)).astype(object)
+    rows.loc[rng.uniform(size=len(rows)) < 0.05, "x0"] = np.nan
+    rows["label_issue"] = (rng.uniform(size=len(rows)) < 0.1).astype(float)
+    plan = slices.plan_for(rows, CATEGORICALS, FEATURES, slices.Settings(), metadata_columns=["site"], listed_ids=7)
+    whole = slices.count_rows(rows, plan)
+    cuts = np.sort(rng.choice(np.arange(1, len(rows)), size=9, replace=False))
+    parts = [slices.count_rows(part, plan) for part in np.split(rows.sample(frac=1, random_state=1), cuts)]
+    merged = slices.empty_counts()
+    for part in reversed(parts):
+        slices.merge_counts(merged, part, listed_ids=7)
+    assert slices.counts_to_json(merged) == slices.counts_to_json(whole)
+    assert slices.counts_from_json(json.loads(json.dumps(slices.counts_to_json(whole)))) == whole
+    site_d = whole["slices"][(("site", "D"),)]
+    errors_d = rows[(rows["site"] == "D") & (rows["split"] == "eval") & (rows["correct"] == False)]  # noqa: E712
+    assert [entry[0] for entry in site_d["ids"]] == sorted(errors_d["example_id"])[:7]
+    assert site_d["errors"] == len(errors_d)
+    expected = search(rows)  # all at once, naming 100 ids per slice
+    for weak in expected["weak_slices"]:
+        weak["example_ids"] = weak["example_ids"][:7]
+    assert slices.search_counts(merged, plan, slices.Settings()) == expected

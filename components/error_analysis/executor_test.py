@@ -1,0 +1,89 @@
+"""The executor's slice counting (CountSlices, a lifted CombineGlobally over batches of rows) in real Beam pipelines,
+in both of Beam's local modes: its search equals the in-memory search (slices.find_weak_slices) on the same rows,
+and its output is the same in `in_memory` and `multi_processing` mode. Rows: the synthetic table of slices_test with
+flipped labels at one site, a region missing from training, missing values and labeler agreement."""
+import json
+
+import apache_beam as beam
+import numpy as np
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from components.error_analysis import executor, slices
+from components.error_analysis.slices_test import CATEGORICALS, FEATURES, predict, table
+from pipeline.configs import Config
+from pipeline.local_runner import beam_args
+
+
+@pytest.fixture(scope="module")
+def rows():
+    """Executor-shaped rows: eval rows carry the prediction, others do not; a flagged set of ids."""
+    frame, rng = table(7, n=4000)
+    flip = (frame["site"] == "C") & (rng.uniform(size=len(frame)) < 0.5)
+    frame.loc[flip, "label"] = (frame.loc[flip, "label"] + 1) % 3
+    frame["flipped"] = flip
+    frame = frame[~((frame["x0"] > 0.85) & (frame["split"] == "train"))].reset_index(drop=True)
+    frame = predict(frame, FEATURES)
+    frame["predicted_label"] = np.where(frame["correct"] == True, frame["label"], (frame["label"] + 1) % 3)  # noqa: E712
+    frame.loc[rng.uniform(size=len(frame)) < 0.05, "x2"] = np.nan
+    frame.loc[rng.uniform(size=len(frame)) < 0.05, "device"] = None
+    frame["agreement"] = np.where(rng.uniform(size=len(frame)) < np.where(frame["site"] == "B", 0.3, 0.1), 0.5, 1.0)
+    flagged = set(frame.loc[frame.pop("flipped") & (rng.uniform(size=len(frame)) < 0.7), "example_id"])
+    records = []
+    for record in frame.to_dict("records"):
+        if record["split"] != "eval":
+            del record["correct"], record["predicted_label"]
+        records.append({k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in record.items()})
+    return records, flagged
+
+
+@pytest.mark.slow
+def test_beam_counts_give_the_in_memory_search_in_both_modes(rows, tmp_path):
+    records, flagged = rows
+    frame = executor.analysed_rows(records, flagged)
+    settings = slices.Settings()
+    plan = slices.plan_for(frame, CATEGORICALS, FEATURES, settings, metadata_columns=["site"])
+    expected = slices.find_weak_slices(frame, CATEGORICALS, FEATURES, settings)
+    assert [s["diagnosis"] for s in expected["weak_slices"]][:2] and expected["tested"]["pairs"] > 100
+
+    outputs = {}
+    for mode in ("in_memory", "multi_processing"):
+        path = tmp_path / mode
+        with beam.Pipeline(options=PipelineOptions(mode_args(mode))) as pipeline:
+            _ = (pipeline | beam.Create(records, reshuffle=True)
+                 | beam.BatchElements(min_batch_size=97, max_batch_size=97)  # many batches: counts must add up
+                 | beam.CombineGlobally(executor.CountSlices(plan, flagged))
+                 | beam.Map(json.dumps)
+                 | beam.io.WriteToText(str(path), num_shards=1, shard_name_template=""))
+        outputs[mode] = path.read_text()
+    assert outputs["in_memory"] == outputs["multi_processing"]
+
+    counts = slices.counts_from_json(json.loads(outputs["in_memory"]))
+    assert counts == slices.count_rows(frame, plan)  # the same counts as all rows at once
+    assert slices.search_counts(counts, plan, settings) == expected
+    assert slices.metadata_table_of_counts(counts, ["site"]) == slices.metadata_table(frame, ["site"])
+
+
+def mode_args(mode):
+    config = Config()
+    config.pipeline.beam_mode = mode
+    config.pipeline.beam_workers = 2
+    return beam_args(config)
+
+
+def test_review_rows_are_the_first_errors_of_label_slices_by_id():
+    frame, rng = table(2, n=4000)
+    frame["correct"] = (rng.uniform(size=len(frame)) > np.where(frame["site"] == "A", 0.5, 0.1)).astype(object)
+    frame["predicted_label"] = "p"
+    plan = slices.plan_for(frame, ["site"], [], slices.Settings(), listed_ids=120)
+    counts = slices.count_rows(frame, plan)
+    weak = [{"slice": "site = A", "diagnosis": "labels",
+             "example_ids": [e[0] for e in counts["slices"][(("site", "A"),)]["ids"]]},
+            {"slice": "site = B", "diagnosis": "model", "example_ids": ["x"]}]
+    review = executor.review_rows(weak, counts, 110)
+    errors_at_a = frame[(frame["site"] == "A") & (frame["split"] == "eval") & (frame["correct"] == False)]  # noqa: E712
+    assert len(errors_at_a) > 110
+    assert [r["example_id"] for r in review] == sorted(errors_at_a["example_id"])[:110]
+    assert {r["slice"] for r in review} == {"site = A"} and {r["predicted_label"] for r in review} == {"p"}
+    by_id = frame.set_index("example_id")
+    assert all(r["given_label"] == by_id.loc[r["example_id"], "label"] for r in review)
