@@ -1,6 +1,6 @@
 """Benchmark: ErrorAnalysis against TFX's Evaluator (TFMA) on the same eval Examples and the same model.
 
-    .venv/bin/python -m benchmarks.error_analysis --config RUN.toml [--examples 100000] [--out DIR]
+    .venv/bin/python -m benchmarks.error_analysis --config RUN.toml [--examples 100000] [--copies K] [--out DIR]
 
 Takes the model, transform graph and consensus Examples of a finished pipeline run (the newest in the ML Metadata
 store of RUN.toml, e.g. `make demo-loop`'s outputs/demo-loop/run1.toml or the config of a `make run`), and writes an
@@ -8,7 +8,8 @@ Examples artifact whose eval split holds `--examples` examples resampled from th
 features jittered (so quantile bins and predictions vary) and new ids, and whose train split is the run's. Then it
 runs, one after the other with the pipeline's local Beam arguments: the stock Evaluator executor with the
 pipeline's eval config (unless --skip-evaluator), and the ErrorAnalysis executor as the pipeline configures it
-(label-error flags from the run, so the levers run too). Prints both wall times, their ratio, and ErrorAnalysis's
+(label-error flags from the run, so the levers run too). `--copies K` makes the eval split K copies of those
+examples (ids renamed in place, `bench-` -> `benc1-`, ...: seconds instead of minutes of protobuf copying). Prints both wall times, their ratio, and ErrorAnalysis's
 peak resident memory of the whole process tree (benchmarks/peak_memory.py).
 """
 import argparse
@@ -28,6 +29,8 @@ from tfx import types  # noqa: E402
 from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
 
 from components.error_analysis import executor as analysis_executor  # noqa: E402
+from components.examples_io.framing import read_tfrecords  # noqa: E402
+from components.examples_io.tfrecord import write_tfrecords  # noqa: E402
 from components.error_analysis.component import ErrorAnalysisResult  # noqa: E402
 from components.label_errors.component import LabelIssues  # noqa: E402
 from pipeline import pipeline as pipeline_module  # noqa: E402
@@ -86,10 +89,21 @@ def resampled(source, n, id_column, numeric, seed=0):
     return made
 
 
+def copy_eval(examples_uri, copies):
+    """Adds copies 1..copies-1 of every eval shard, each id's `bench-` renamed to `benc<k>-` (same length, so the
+    serialized example stays valid)."""
+    for path in sorted(glob.glob(os.path.join(examples_uri, "Split-eval", "*"))):
+        records = read_tfrecords(path)
+        for k in range(1, copies):
+            write_tfrecords(path.replace(".gz", f"-copy{k}.gz"),
+                            [r.replace(b"bench-", f"benc{k}-".encode()) for r in records])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, help="TOML config of a finished run (its ML Metadata is read)")
     parser.add_argument("--examples", type=int, default=100_000)
+    parser.add_argument("--copies", type=int, default=1, help="eval split = this many copies (at most 10)")
     parser.add_argument("--skip-evaluator", action="store_true", help="time ErrorAnalysis alone")
     parser.add_argument("--out", help="working folder (default: a temporary one); its examples are reused if there")
     args = parser.parse_args()
@@ -112,6 +126,7 @@ def main():
         write_split(examples_uri, "eval", resampled(source, args.examples, config.data.id_column,
                                                     config.model.numeric_features))
         print(f"wrote {args.examples} eval examples to {examples_uri} ({time.time() - started:.0f} s)", flush=True)
+        copy_eval(examples_uri, args.copies)
     examples = artifact(standard_artifacts.Examples, examples_uri, ["train", "eval"])
 
     evaluator_seconds = None if args.skip_evaluator else run_evaluator(config, examples, model, work)
