@@ -5,7 +5,8 @@
 Generates a deterministic CSV (`--rows` x 10 columns: ints, floats, strings with quoted commas, empty cells), then
 times: the floor (pyarrow.csv.read_csv of the whole file + tfx_bsl RecordBatchToExamples of every row), the floor
 plus writing gzipped TFRecords (what any ExampleGen must also do), and each executor with the pipeline's output
-config (train:eval 4:1 hashed on the id column). Prints times, ratios and the record counts each run wrote.
+config (train:eval 4:1 hashed on the id column). Prints times, ratios, the record counts each run wrote and each
+executor's peak resident memory of the whole process tree (benchmarks/peak_memory.py).
 """
 import argparse
 import glob
@@ -31,6 +32,7 @@ from tfx.types import standard_artifacts  # noqa: E402
 from tfx_bsl.coders import example_coder  # noqa: E402
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+from benchmarks.peak_memory import PeakMemory  # noqa: E402
 from components.fast_example_gen import executor as fast_executor  # noqa: E402
 from pipeline.configs import Config, PipelineConfig  # noqa: E402
 from pipeline.local_runner import beam_args as local_beam_args  # noqa: E402
@@ -146,10 +148,11 @@ def main():
             beam_args = local_beam_args(Config(pipeline=PipelineConfig(beam_mode=mode, beam_workers=args.workers)))
             for name, cls in executors:
                 out = os.path.join(root, f"{name}-{mode}".replace(" ", "_"))
-                seconds, _ = timed(run_executor, cls, input_dir, out, beam_args)
+                with PeakMemory() as peak:
+                    run_executor(cls, input_dir, out, beam_args)
                 counts = count_records(out)
-                results.append((f"{name}, {mode}", seconds, sum(counts.values())))
-                print(f"{results[-1][0]}: {seconds:.2f} s, records {counts}", flush=True)
+                results.append((f"{name}, {mode}", peak.seconds, sum(counts.values())))
+                print(f"{results[-1][0]}: {peak.describe()}, records {counts}", flush=True)
 
         floor_seconds = results[0][1]
         print(f"\n| run ({args.rows:,} rows) | time (s) | x floor | records |\n|---|---:|---:|---:|")
