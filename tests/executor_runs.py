@@ -155,12 +155,6 @@ def error_analysis_run(args, examples, model, transform_graph, label_issues, out
     return output
 
 
-# Files a Beam text sink writes in the order the runner hands it the rows (it varies even between two in_memory
-# runs): compared as their header and the multiset of their rows. ReviewQueue, which reads them, ranks by content
-# with the example id last, so its queue does not depend on that order.
-UNORDERED_FILES = {"disagreements.csv"}
-
-
 def contents(output, roots):
     """What an output artifact holds, independent of how the runner cut its shards and of where it was written:
     ({relative path, or split folder for Examples shards: content}, custom properties), with every one of `roots`
@@ -182,11 +176,7 @@ def contents(output, roots):
                 records.update(tf.train.Example.FromString(record).SerializeToString(deterministic=True)
                                for record in parse_tfrecords(content, path))
                 continue
-            text = placed(content.decode())
-            if name in UNORDERED_FILES:
-                header, *rows = text.splitlines()
-                text = (header, Counter(rows))
-            found[relative] = text
+            found[relative] = placed(content.decode())
     properties = {key: placed(json_format.MessageToJson(value, sort_keys=True))
                   for key, value in output.mlmd_artifact.custom_properties.items()}
     return found, properties

@@ -142,7 +142,7 @@ def _error_analysis_and_drift(store, root, examples_uri, issues_uri):
     analysis = runs.error_analysis_run(args, examples, _newest(store, standard_artifacts.Model),
                                   _newest(store, standard_artifacts.TransformGraph), issues,
                                   runs.join(root, "error_analysis"))
-    statistics = _newest(store, standard_artifacts.ExampleStatistics)
+    statistics = _newest(store, standard_artifacts.ExampleStatistics, os.sep + "StatisticsGen" + os.sep)
     drift = runs.artifact(DriftReport, runs.join(root, "drift"))
     config = Config().drift
     drift_executor.Executor().Do(
