@@ -2,21 +2,25 @@
 
     .venv/bin/python -m benchmarks.clean_vs_noisy.memory --examples 200000 [--max-fit-examples 100000]
 
-Writes N synthetic examples (three Gaussian classes in four numeric features, 6% of labels flipped, an id and two
-metadata strings: the demo's columns) as an Examples artifact, then runs the real executor (Beam FnApiRunner,
-`--mode`) and prints its wall time and the peak resident memory of the process tree (benchmarks/peak_memory.py).
-Run it once per size, each in a fresh process, and compare the peaks.
+A child process writes N synthetic examples (three Gaussian classes in four numeric features, 6% of labels flipped,
+an id and two metadata strings: the demo's columns) as an Examples artifact; then this process runs the real
+executor (Beam FnApiRunner, `--mode`) and prints its wall time and the peak resident memory of the process tree
+(benchmarks/peak_memory.py). Run it once per size and compare the peaks.
 """
 import argparse
 import json
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 
 import numpy as np
 import pyarrow as pa
+from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
-from tfx.types import standard_artifacts
+from tfx.types import artifact_utils, standard_artifacts
 
 from benchmarks.peak_memory import PeakMemory
 from benchmarks.synthetic_examples import output, write_examples_artifact
@@ -55,7 +59,6 @@ def schema_artifact(root):
         schema.feature.add(name=name, type=schema_pb2.FLOAT if name in FEATURES else schema_pb2.BYTES)
     artifact = output(standard_artifacts.Schema, root, "schema")
     with open(os.path.join(artifact.uri, "schema.pbtxt"), "w") as f:
-        from google.protobuf import text_format
         f.write(text_format.MessageToString(schema))
     return artifact
 
@@ -65,14 +68,25 @@ def main():
     parser.add_argument("--examples", type=int, default=200_000)
     parser.add_argument("--max-fit-examples", type=int, default=100_000)
     parser.add_argument("--mode", default="in_memory", choices=["in_memory", "multi_processing"])
+    parser.add_argument("--write-to", help=argparse.SUPPRESS)
     args = parser.parse_args()
     config = Config()
     config.pipeline.beam_mode = args.mode
+    if args.write_to:  # the child process: write the data and leave (its memory is not the executor's)
+        write_examples_artifact(os.path.join(args.write_to, "examples"), synthetic(args.examples))
+        schema_artifact(args.write_to)
+        return
     root = tempfile.mkdtemp(prefix="bench_label_errors_")
     start = time.monotonic()
-    examples = write_examples_artifact(os.path.join(root, "examples"), synthetic(args.examples))
-    schema = schema_artifact(root)
-    print(f"wrote {args.examples:,} examples in {time.monotonic() - start:.1f} s ({root})", flush=True)
+    subprocess.run([sys.executable, "-m", "benchmarks.clean_vs_noisy.memory", "--examples", str(args.examples),
+                    "--write-to", root], check=True)
+    examples = standard_artifacts.Examples()
+    examples.uri = os.path.join(root, "examples")
+    examples.split_names = artifact_utils.encode_split_names(["train"])
+    schema = standard_artifacts.Schema()
+    schema.uri = os.path.join(root, "schema")
+    print(f"wrote {args.examples:,} examples in {time.monotonic() - start:.1f} s ({root}) in a child process",
+          flush=True)
     result = output(LabelIssues, root, "label_issues")
     props = {"id_column": "example_id", "label_column": "species", "features": json.dumps(FEATURES),
              "metadata_columns": json.dumps(["site", "season"]), "folds": 5, "model": "logistic_regression",
@@ -86,6 +100,7 @@ def main():
           f"{summary['counts']['label_issues']:,} flagged, estimated noise rate "
           f"{summary['estimated_noise_rate']:.3f} (6% planted)")
     print(f"  LabelErrors: {peak.describe()}")
+    shutil.rmtree(root)
 
 
 if __name__ == "__main__":
