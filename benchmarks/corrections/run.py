@@ -9,7 +9,6 @@ label. The CorrectionsApplier executor runs with the local Beam runner in `--mod
 the whole process tree (benchmarks/peak_memory.py).
 """
 import argparse
-import csv
 import os
 import sys
 import tempfile

@@ -131,24 +131,30 @@ class _CountRows(beam.CombineFn):
         return counts
 
 
+def _csv_fields(cells):
+    """The CSV text of `cells` (several) without a line end; such texts joined by commas are the row's CSV line."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(cells)  # "\n": the writer quotes cells holding its line end
+    return text.getvalue()[:-1]
+
+
 class _WriteQueue(beam.DoFn):
-    """Writes the ranked rows (at most max_rows, already cut for display) with their priority; yields how many."""
+    """Writes the ranked rows (at most max_rows; each the CSV text before and after its priority, so the ranking
+    holds two strings a row) with their priority; yields how many."""
 
     def __init__(self, path, columns):
         self._path, self._columns = path, columns
 
     def process(self, ranked):
         with fileio.open(self._path, "w") as f:
-            text = io.StringIO()
-            writer = csv.writer(text, lineterminator="\n")
-            writer.writerow(self._columns)
-            for priority, (_, cells) in enumerate(ranked, start=1):
-                writer.writerow([*cells[:4], priority, *cells[5:]])
-                if priority % WRITE_CHUNK_ROWS == 0:
-                    f.write(text.getvalue())
-                    text.seek(0)
-                    text.truncate()
-            f.write(text.getvalue())
+            lines = [_csv_fields(self._columns)]
+            for priority, (_, before, after) in enumerate(ranked, start=1):
+                lines.append(f"{before},{priority},{after}")
+                if len(lines) == WRITE_CHUNK_ROWS:
+                    f.write("\n".join(lines) + "\n")
+                    lines = []
+            if lines:
+                f.write("\n".join(lines) + "\n")
         yield len(ranked)
 
 
@@ -172,7 +178,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             entry = queue.merge(*example_and_signals)
             row = queue.queue_row(entry, metadata_columns)
             cut = spreadsheet_row(row, MAX_DISPLAY_CHARS, keep_whole=queue.QUEUE_COLUMNS)
-            return queue.rank_key(entry), (row["finders"], row["signals"]), [cut[c] for c in columns]
+            cells = [cut[c] for c in columns]
+            before, after = _csv_fields(cells[:4]), _csv_fields(cells[5:])  # the priority goes between them
+            return queue.rank_key(entry), (row["finders"], row["signals"]), before, after
 
         with self._make_beam_pipeline() as p:
             rows = (p | "Files" >> beam.Create(files) | "Spread" >> beam.Reshuffle()
@@ -189,7 +197,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             results.collect("read", rows | "Finder" >> beam.Map(lambda r: r[0]) | beam.combiners.Count.PerElement())
             results.collect("counts", ranked | "CountFields" >> beam.Map(
                 lambda r: {"finders": r[1][0], "signals": r[1][1]}) | "Count" >> beam.CombineGlobally(_CountRows()))
-            written = (ranked | "Cells" >> beam.Map(lambda r: (r[0], r[2]))
+            written = (ranked | "Text" >> beam.Map(lambda r: (r[0], r[2], r[3]))
                        | "Rank" >> beam.combiners.Top.Of(max_rows, key=lambda r: r[0], reverse=True)
                        | "Write" >> beam.ParDo(_WriteQueue(os.path.join(output.uri, QUEUE_FILE), columns)))
             results.collect("written", written)
