@@ -27,8 +27,8 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import io_utils
 
-from components.drift import executor as drift_executor
 from components.drift.component import DriftReport
+from components.drift.executor import Executor as DriftExecutor
 from components.drift.measures import DriftThresholds
 from components.label_errors.component import LabelIssues
 from pipeline.configs import Config
@@ -145,7 +145,7 @@ def _error_analysis_and_drift(store, root, examples_uri, issues_uri):
     statistics = _newest(store, standard_artifacts.ExampleStatistics, os.sep + "StatisticsGen" + os.sep)
     drift = runs.artifact(DriftReport, runs.join(root, "drift"))
     config = Config().drift
-    drift_executor.Executor().Do(
+    DriftExecutor().Do(
         {"statistics": [statistics], "baseline_statistics": [statistics]}, {"drift": [drift]},
         {"split": config.split, "thresholds": json.dumps(vars(DriftThresholds.from_config(config))),
          "label_column": "species", "exclude": json.dumps(["example_id"]), "baseline_span": statistics.span,

@@ -2,8 +2,10 @@
 
 - `read`: the splits of an Examples artifact through TFXIO, as Arrow record batches or serialized records.
 - `tfrecord`: whole gzipped TFRecord shards (`WriteSplit` for a PCollection of records, `Shard`, `WriteShards`,
-  `write_tfrecords`, `write_empty_shards`); no TensorFlow or TFX.
-- `framing`: TensorFlow's TFRecord framing and `read_tfrecords` (plain or gzipped, CRC-checked); no TensorFlow,
+  `write_tfrecords`, `write_empty_shards`) through Beam's filesystems, safe under retried bundles (each attempt
+  writes into a temporary folder, a commit step renames the committed shards); no TensorFlow or TFX.
+- `framing`: TensorFlow's TFRecord framing, `read_tfrecords` (plain or gzipped, CRC-checked, through pyarrow's
+  filesystems) and `parse_tfrecords` (of bytes read any other way); no TensorFlow,
   TFX or Beam, so quick readers (the runs ledger, the report) can use it.
 - `schema`: read a schema, a column's label domain, check configured columns, project for a read.
 - `values`: feature values of a tf.train.Example or of an Arrow list column.
