@@ -78,6 +78,7 @@ def _set(config, dotted, value):
     ({"conflicts.relative_tolerances": {"mass": 2.0}},
      "[conflicts] mass is a relative tolerance and must be below 1"),
     ({"label_errors.folds": 1}, "[label_errors] folds must be at least 2, got 1"),
+    ({"error_analysis.max_fit_examples": 99}, "[error_analysis] max_fit_examples must be at least 100, got 99"),
     ({"kubeflow.beam_profile": "samza"}, "[kubeflow] beam_profile must be one of direct, dataflow, flink, spark"),
     ({"data.span": -1}, "[data] span must be 0 (the latest span) or a span number, got -1"),
     ({"drift.on_drift": "stop"}, "[drift] on_drift must be one of warn, fail, got 'stop'"),
