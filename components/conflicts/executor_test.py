@@ -106,6 +106,7 @@ def test_planted_conflicts_found_exactly(planted_examples, tmp_path):
     assert output.get_int_custom_property("groups") == 4
     assert output.get_int_custom_property("examples_in_conflict") == 10
     assert output.get_json_value_custom_property("excluded_all_missing") == ["notes"]
+    assert sorted(os.listdir(output.uri)) == [CONFLICTS_FILE, SUMMARY_FILE]  # the scratch lines are gone
 
 
 def test_relative_tolerance_and_exclusions_change_what_matches(planted_examples, tmp_path):
@@ -176,6 +177,13 @@ def test_duplicated_rows_give_what_all_pairs_gives(tmp_path):
     assert summary["conflicting_pairs"] == sum(label_pairs.values())
     assert summary["label_pairs"] == [{"labels": list(k), "pairs": n} for k, n in sorted(label_pairs.items())]
     assert [row["example_id"] for row in found if row["group_id"] == "1"] == sorted(union_find.groups()[0])
+    # Rows sorted by group number, then example id; groups numbered by their smallest id.
+    assert [(int(row["group_id"]), row["example_id"]) for row in found] == sorted(
+        (int(row["group_id"]), row["example_id"]) for row in found)
+    smallest = {}
+    for row in found:
+        smallest[int(row["group_id"])] = min(smallest.get(int(row["group_id"]), row["example_id"]), row["example_id"])
+    assert [smallest[number] for number in sorted(smallest)] == sorted(smallest.values())
 
 
 @pytest.mark.slow
