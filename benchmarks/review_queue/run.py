@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..",
 
 from benchmarks.peak_memory import PeakMemory  # noqa: E402
 from benchmarks.review_queue.data import run_queue, write_finder_outputs  # noqa: E402
+from components.review_queue.component import ReviewQueue  # noqa: E402,F401 (TFX loaded before measuring)
 from components.review_queue.contract import QUEUE_FILE, SUMMARY_FILE  # noqa: E402
 from components.review_queue.queue import DEFAULT_MAX_ROWS  # noqa: E402
 from pipeline.configs import Config  # noqa: E402
