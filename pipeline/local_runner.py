@@ -95,8 +95,10 @@ def _log_to_file(path):
 def run(config: Config, data_only=False, log_path=None):
     """Runs the pipeline to completion, logging to `log_path` (default: a new file under <output_dir>/logs);
     returns the paths a user wants afterwards."""
-    # Here, not at the top: executor tests and benchmarks import this module for `beam_args` alone.
-    from tfx import v1 as tfx
+    # Here, not at the top: executor tests and benchmarks import this module for `beam_args` alone. Not through
+    # `tfx.v1`, which imports Google's Vertex AI client (pipeline/pipeline.py says why).
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+    from tfx.orchestration.metadata import sqlite_metadata_connection_config
 
     from pipeline.pipeline import create_pipeline
     output_dir = os.path.abspath(config.pipeline.output_dir)
@@ -108,7 +110,7 @@ def run(config: Config, data_only=False, log_path=None):
         config,
         pipeline_root=os.path.join(output_dir, "pipeline_root"),
         beam_pipeline_args=beam_args(config),
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata),
+        metadata_connection_config=sqlite_metadata_connection_config(metadata),
         data_only=data_only, serving_dir=serving_dir)
     log_path = log_path or run_log.new_log_path(output_dir)
     file_handler = _log_to_file(log_path)
@@ -117,7 +119,7 @@ def run(config: Config, data_only=False, log_path=None):
     print(f"Running {len(pipeline.components)} components (Beam {config.pipeline.beam_mode}); "
           f"full log: {log_path}", flush=True)
     try:
-        tfx.orchestration.LocalDagRunner().run(pipeline)
+        LocalDagRunner().run(pipeline)
     except Exception as e:
         trace = logging.getLogger("pipeline.failure")  # to the log file only, not the console
         trace.propagate = False

@@ -14,7 +14,12 @@ import importlib
 import os
 
 import tensorflow_model_analysis as tfma
-from tfx import v1 as tfx
+# TFX's classes from their own modules, not `from tfx import v1`: tfx.v1 also imports tfx.v1.extensions and with it
+# Google's Vertex AI client (google.cloud.aiplatform), about 6 s of CPU at every start for nothing a run uses.
+import tfx.components
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.orchestration.pipeline import Pipeline
+from tfx.proto import example_gen_pb2, pusher_pb2, range_config_pb2, trainer_pb2
 
 from components.conflicts.component import Conflicts
 from components.drift.component import Drift
@@ -90,13 +95,13 @@ def example_gen(config: Config, span=0):
     span and version on the Examples. The split hashes the id column, so it is stable as rows are added.
     [data] example_gen picks FastExampleGen or stock CsvExampleGen; both write the same Examples in the same
     splits."""
-    output_config = tfx.proto.Output(split_config=tfx.proto.SplitConfig(
-        splits=[tfx.proto.SplitConfig.Split(name="train", hash_buckets=config.data.train_buckets),
-                tfx.proto.SplitConfig.Split(name="eval", hash_buckets=config.data.eval_buckets)],
+    output_config = example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(
+        splits=[example_gen_pb2.SplitConfig.Split(name="train", hash_buckets=config.data.train_buckets),
+                example_gen_pb2.SplitConfig.Split(name="eval", hash_buckets=config.data.eval_buckets)],
         partition_feature_name=config.data.id_column))
-    input_config = tfx.proto.Input(splits=[
-        tfx.proto.Input.Split(name="single_split", pattern=config.data.file_pattern)])
-    range_config = tfx.proto.RangeConfig(static_range=tfx.proto.StaticRange(
+    input_config = example_gen_pb2.Input(splits=[
+        example_gen_pb2.Input.Split(name="single_split", pattern=config.data.file_pattern)])
+    range_config = range_config_pb2.RangeConfig(static_range=range_config_pb2.StaticRange(
         start_span_number=span, end_span_number=span)) if span else None
     if config.data.example_gen == "csv":  # stock reads only empty cells as missing (the pre-flight checks that)
         return tfx.components.CsvExampleGen(input_base=_resolve(config.data.input_dir), input_config=input_config,
@@ -249,7 +254,7 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
     recorded = provenance(config, gen.outputs["examples"])
     statistics_gen = tfx.components.StatisticsGen(examples=recorded.outputs["examples_with_provenance"])
     if config.data.schema_file:
-        schema_gen = tfx.components.ImportSchemaGen(schema_file=_resolve(config.data.schema_file))
+        schema_gen = ImportSchemaGen(schema_file=_resolve(config.data.schema_file))
     else:
         schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"],
                                               infer_feature_shape=True)
@@ -302,14 +307,14 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
             schema=transform.outputs["post_transform_schema"],
-            train_args=tfx.proto.TrainArgs(num_steps=config.model.train_steps),
-            eval_args=tfx.proto.EvalArgs(num_steps=config.model.eval_steps),
+            train_args=trainer_pb2.TrainArgs(num_steps=config.model.train_steps),
+            eval_args=trainer_pb2.EvalArgs(num_steps=config.model.eval_steps),
             custom_config=model_custom_config(config))
         evaluator = tfx.components.Evaluator(examples=examples, model=trainer.outputs["model"],
                                              eval_config=eval_config(config, label))
         pusher = tfx.components.Pusher(
             model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
-            push_destination=tfx.proto.PushDestination(filesystem=tfx.proto.PushDestination.Filesystem(
+            push_destination=pusher_pb2.PushDestination(filesystem=pusher_pb2.PushDestination.Filesystem(
                 base_directory=_resolve(serving_dir or os.path.join(pipeline_root, "serving_model")))))
         if drift_components:
             transform.add_upstream_node(drift_components[-1])  # on_drift = "fail" stops the run before Transform
@@ -324,7 +329,7 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
     if finders:
         components.append(review_queue(config, finders))
 
-    return tfx.dsl.Pipeline(
+    return Pipeline(
         pipeline_name=config.pipeline.name,
         pipeline_root=pipeline_root,
         components=components,
