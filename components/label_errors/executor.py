@@ -369,9 +369,9 @@ def analyse_above_cap(make_pipeline, read_all, settings, output_uri, work):
         sample = _load(work, "sample")
         table = pd.DataFrame([(classes[label], key, example_id, *x) for label, items in sorted(sample.items())
                               for key, example_id, x in items], columns=["label", "key", "id", *analysed.features])
-        empty = [name for name in analysed.features if table[name].isna().all()]
+        empty = settings.absent_features + [name for name in analysed.features if table[name].isna().all()]
         if empty:
-            logging.info(f"label errors: excluding feature(s) with no values in the sample: {', '.join(empty)}")
+            logging.info(f"label errors: excluding feature(s) with no values (in the sample): {', '.join(empty)}")
         used = [name for name in analysed.features if name not in empty]
         if not used:
             raise finder.LabelErrorsError(f"none of the features {settings.features} has any value; configure "
