@@ -124,27 +124,29 @@ def measure(workdir, node_id):
 
 
 def table(results, rows, nodes):
-    """The markdown table: per node, the executor's Do time and the subprocess's, the peak memory of the process
-    tree and the RSS before Do (imports), the ratio of Do times to StatisticsGen's, and the load when it ran."""
-    statistics = results.get("StatisticsGen")
-    lines = [f"| component ({rows:,} rows) | Do time (s) | process time (s) | peak RSS, process tree (GiB) | "
-             "RSS before Do (GiB) | Do time / StatisticsGen's | load avg at start | measured (UTC) | code |",
-             "|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    """The markdown table: per node, the executor's Do wall and CPU time and the subprocess's wall time, the peak
+    memory of the process tree and the RSS before Do (imports), the ratios of Do wall and CPU time to
+    StatisticsGen's, and the load when it ran."""
+    statistics = results.get("StatisticsGen") or {}
+    lines = [f"| component ({rows:,} rows) | Do wall (s) | Do CPU (s) | process wall (s) | peak RSS, process tree "
+             "(GiB) | RSS before Do (GiB) | wall / StatisticsGen's | CPU / StatisticsGen's | load avg at start | "
+             "measured (UTC) | code |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+
+    def number(value, digits=1):
+        return "" if value is None else f"{value:.{digits}f}"
+
+    def ratio(r, key):
+        return number(r[key] / statistics[key], 2) if r.get(key) is not None and statistics.get(key) else ""
     for node_id in nodes:
         r = results.get(node_id)
         if not r:
             continue
-        if r["exit_code"]:
-            lines.append(f"| {node_id} | failed (exit {r['exit_code']}) | {r['seconds']:.1f} | "
-                         f"{r['peak_rss_bytes'] / 2**30:.2f} | | | {r['load_average']:.1f} | {r['measured_at']} | "
-                         f"{r.get('code', '')} |")
-            continue
-        do, before = r.get("do_seconds"), r.get("rss_before_do_bytes")
-        ratio = (f"{do / statistics['do_seconds']:.2f}" if do is not None and statistics and
-                 statistics.get("do_seconds") else "")
-        lines.append(f"| {node_id} | {'' if do is None else f'{do:.1f}'} | {r['seconds']:.1f} | "
+        before = r.get("rss_before_do_bytes")
+        do = f"failed (exit {r['exit_code']})" if r["exit_code"] else number(r.get("do_seconds"))
+        lines.append(f"| {node_id} | {do} | {number(r.get('do_cpu_seconds'))} | {r['seconds']:.1f} | "
                      f"{r['peak_rss_bytes'] / 2**30:.2f} | {'' if before is None else f'{before / 2**30:.2f}'} | "
-                     f"{ratio} | {r['load_average']:.1f} | {r['measured_at']} | {r.get('code', '')} |")
+                     f"{ratio(r, 'do_seconds')} | {ratio(r, 'do_cpu_seconds')} | {r['load_average']:.1f} | "
+                     f"{r['measured_at']} | {r.get('code', '')} |")
     return "\n".join(lines)
 
 
