@@ -1,6 +1,7 @@
 """Scale benchmark: the pipeline's data stage at N rows, one component at a time, with wall time and peak memory.
 
     python -m benchmarks.scale --rows N [--only NODE ...] [--workdir DIR] [--mode in_memory|multi_processing]
+    python -m benchmarks.scale --compare /tmp/scale/rows-1000000 /tmp/scale/rows-10000000
 
 Generates N penguin-like rows as one CSV span (benchmarks/scale/data.py: labelers, metadata, planted label errors,
 exact duplicates and conflicting near-duplicates; a corrections file for half of the label errors) plus a small
@@ -14,7 +15,8 @@ POLL_SECONDS). Each time is also given as a ratio to StatisticsGen's on the same
 With --only, only the named nodes run, on the inputs already in the workdir (re-measure StatisticsGen with them
 when the machine's load has changed: the ratio uses the latest StatisticsGen measurement). Results accumulate in
 WORKDIR/results.json (the latest measurement of each node, with the load average when it ran) and the table is
-printed as markdown. Default workdir: /tmp/scale/rows-N.
+printed as markdown. Default workdir: /tmp/scale/rows-N. --compare prints the issue's goals (memory flat within 1.5x,
+time within 12x from 1M to 10M rows, no slower than StatisticsGen) node by node from two workdirs.
 """
 import argparse
 import datetime
@@ -150,15 +152,64 @@ def table(results, rows, nodes):
     return "\n".join(lines)
 
 
+MEMORY_GOAL, TIME_GOAL = 1.5, 12  # issue 14: peak memory 10M/1M within 1.5x, time within 12x
+
+
+def comparison(small_dir, large_dir):
+    """The issue's goals, node by node, from two workdirs' results.json (e.g. 1M and 10M rows): peak memory and Do
+    time of the larger run over the smaller's, and each run's Do time over StatisticsGen's of the same run."""
+    runs = []
+    for workdir in (small_dir, large_dir):
+        with open(os.path.join(workdir, RESULTS_FILE)) as f:
+            runs.append(json.load(f))
+    small, large = (run["components"] for run in runs)
+    factor = runs[1]["rows"] / runs[0]["rows"]
+    lines = [f"| component | peak RSS {runs[0]['rows']:,} / {runs[1]['rows']:,} (GiB) | memory ratio (goal <= "
+             f"{MEMORY_GOAL}) | Do wall {runs[0]['rows']:,} / {runs[1]['rows']:,} (s) | time ratio (linear: "
+             f"{factor:g}; goal <= {TIME_GOAL}) | Do wall / StatisticsGen's, {runs[0]['rows']:,} / "
+             f"{runs[1]['rows']:,} |", "|---|---|---:|---|---:|---|"]
+
+    def done(r):
+        return r is not None and not r["exit_code"] and r.get("do_seconds") is not None
+
+    def to_statistics(r, run):
+        statistics = run.get("StatisticsGen")
+        return f"{r['do_seconds'] / statistics['do_seconds']:.2f}" if done(r) and done(statistics) else "-"
+    def gib(r):
+        return f"{r['peak_rss_bytes'] / 2**30:.2f}"
+
+    def seconds(r):
+        return f"{r['do_seconds']:.1f}"
+
+    def both(a, b, value):
+        return f"{value(a)} / {value(b) if done(b) else '-'}"
+    for node_id, a in small.items():
+        b = large.get(node_id)
+        if not done(a):
+            continue
+        memory = f"{b['peak_rss_bytes'] / a['peak_rss_bytes']:.2f}" if done(b) else "-"
+        time_ratio = f"{b['do_seconds'] / a['do_seconds']:.1f}" if done(b) and a["do_seconds"] >= 1 else "-"
+        lines.append(f"| {node_id} | {both(a, b, gib)} | {memory} | {both(a, b, seconds)} | {time_ratio} | "
+                     f"{to_statistics(a, small)} / {to_statistics(b, large)} |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scale", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, required=True)
+    parser.add_argument("--rows", type=int)
+    parser.add_argument("--compare", nargs=2, metavar=("SMALL_WORKDIR", "LARGE_WORKDIR"),
+                        help="print the goals table of two finished workdirs (e.g. 1M and 10M rows) and exit")
     parser.add_argument("--only", nargs="+", metavar="NODE", help="node ids to run (default: all, in order)")
     parser.add_argument("--workdir", help="default: /tmp/scale/rows-N")
     parser.add_argument("--mode", choices=["in_memory", "multi_processing"], default="in_memory",
                         help="Beam's FnApiRunner mode (multi_processing: 2 workers)")
     args = parser.parse_args()
+    if args.compare:
+        print(comparison(*args.compare))
+        return
+    if not args.rows:
+        parser.error("--rows is required")
     workdir = os.path.abspath(args.workdir or f"/tmp/scale/rows-{args.rows}")
     prepare(workdir, args.rows, args.mode)
 
