@@ -158,33 +158,48 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         splits = artifact_utils.decode_split_names(examples.split_names)
         if slices.EVAL_SPLIT not in splits:
             raise ValueError(f"ErrorAnalysis: the examples have no '{slices.EVAL_SPLIT}' split (splits: {splits})")
-        columns = settings.read_columns()
-        numeric = set(settings.numeric + settings.proxy_features)
         scratch = self._scratch_dir(output.uri)
         results = Results(scratch)
-        say(COMPONENT, f"pass 1: a sample of at most {settings.max_fit_examples} rows per split (smallest id hash) "
-                       "for the quantile bins and the levers")
-        with self._make_beam_pipeline() as pipeline:
-            for split in (slices.TRAIN_SPLIT, slices.EVAL_SPLIT):
-                if split in splits:
-                    results.collect(f"sample-{split}", (
-                        pipeline | f"Read[{split}]" >> read.records(examples, split, COMPONENT)
-                        | f"Parse[{split}]" >> beam.Map(sample_entry, split, columns, numeric)
-                        | f"Sample[{split}]" >> beam.combiners.Top.Smallest(settings.max_fit_examples)
-                        | f"Rows[{split}]" >> beam.Map(lambda entries: [json.loads(e[2]) for e in entries])))
-        sample = analysed_rows([row for split in (slices.TRAIN_SPLIT, slices.EVAL_SPLIT) if split in splits
-                                for rows in results[f"sample-{split}"] for row in rows], flagged)
+        sample = self._sample(examples, splits, settings, flagged, results)
         plan = slices.Plan(tuple(dict.fromkeys(settings.categorical + settings.numeric)),
                            {c: slices.quantile_edges(sample.loc[sample["split"] == slices.EVAL_SPLIT, c],
                                                      settings.slice_settings.bins) for c in settings.numeric},
                            tuple(settings.metadata), max(slices.MAX_LISTED_IDS, settings.max_review_examples),
                            settings.slice_settings.pairs)
+        self._predict_and_count(examples, splits, settings, flagged, plan, model, classes, output.uri, results)
+        counts = slices.counts_from_json(results["counts"][0])
+        analysis = analyse_and_write(counts, sample, plan, settings, flagged, output.uri)
+        if scratch.startswith(output.uri):
+            fileio.rmtree(scratch)
 
+        record_verdict(output, analysis)
+        say(COMPONENT, f"{analysis['verdict']}; report: {os.path.join(output.uri, contract.SUMMARY_FILE)}")
+
+    def _sample(self, examples, splits, settings, flagged, results):
+        """Pass 1: per split (train, eval), the max_fit_examples rows with the smallest id hash, as one frame."""
+        say(COMPONENT, f"pass 1: a sample of at most {settings.max_fit_examples} rows per split (smallest id hash) "
+                       "for the quantile bins and the levers")
+        columns, numeric = settings.read_columns(), set(settings.numeric + settings.proxy_features)
+        sampled = [split for split in (slices.TRAIN_SPLIT, slices.EVAL_SPLIT) if split in splits]
+        with self._make_beam_pipeline() as pipeline:
+            for split in sampled:
+                results.collect(f"sample-{split}", (
+                    pipeline | f"Read[{split}]" >> read.records(examples, split, COMPONENT)
+                    | f"Parse[{split}]" >> beam.Map(sample_entry, split, columns, numeric)
+                    | f"Sample[{split}]" >> beam.combiners.Top.Smallest(settings.max_fit_examples)
+                    | f"Rows[{split}]" >> beam.Map(lambda entries: [json.loads(e[2]) for e in entries])))
+        return analysed_rows([row for split in sampled for rows in results[f"sample-{split}"] for row in rows],
+                             flagged)
+
+    def _predict_and_count(self, examples, splits, settings, flagged, plan, model, classes, output_uri, results):
+        """Pass 2, reading the examples again: eval predictions to eval_predictions.csv, every row counted per slice
+        into `results["counts"]`."""
+        columns, numeric = settings.read_columns(), set(settings.numeric + settings.proxy_features)
         inference = model_spec_pb2.InferenceSpecType(saved_model_spec=model_spec_pb2.SavedModelSpec(
             model_path=path_utils.serving_model_path(model.uri), signature_name=["serving_default"]))
         say(COMPONENT, f"pass 2: predicting split '{slices.EVAL_SPLIT}' with {model.uri}; counting slices of "
                        f"{', '.join(plan.columns)}")
-        fileio.makedirs(output.uri)
+        fileio.makedirs(output_uri)
         with self._make_beam_pipeline() as pipeline:
             parts = []
             for split in splits:
@@ -198,7 +213,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                               | "Compare" >> beam.Map(with_prediction, classes))
                     _ = (parsed | "PredictionLine" >> beam.Map(prediction_line)
                          | "WritePredictions" >> beam.io.WriteToText(
-                             os.path.join(output.uri, contract.PREDICTIONS_FILE), num_shards=1,
+                             os.path.join(output_uri, contract.PREDICTIONS_FILE), num_shards=1,
                              shard_name_template="", header=",".join(contract.PREDICTION_COLUMNS)))
                 else:
                     parsed = parsed | f"Row[{split}]" >> beam.MapTuple(lambda row, _: row)
@@ -207,13 +222,6 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                             | "Batch" >> beam.BatchElements(min_batch_size=COUNT_BATCH_ROWS,
                                                             max_batch_size=COUNT_BATCH_ROWS)
                             | "CountSlices" >> beam.CombineGlobally(CountSlices(plan, flagged)))
-        counts = slices.counts_from_json(results["counts"][0])
-        analysis = analyse_and_write(counts, sample, plan, settings, flagged, output.uri)
-        if scratch.startswith(output.uri):
-            fileio.rmtree(scratch)
-
-        record_verdict(output, analysis)
-        say(COMPONENT, f"{analysis['verdict']}; report: {os.path.join(output.uri, contract.SUMMARY_FILE)}")
 
     def _scratch_dir(self, output_uri):
         """The executor's temporary folder; a folder inside the output (removed at the end) when the executor is
