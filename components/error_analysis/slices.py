@@ -1,7 +1,8 @@
 """Weak slices: where the model errs more than elsewhere, what that is worth, and what is most likely wrong there.
 
-Plain numpy/pandas/scipy/statsmodels, no TFX: `find_weak_slices(rows, ...)` is the whole method, so the component,
-the tests and the benchmark run the same code.
+Plain numpy/pandas/scipy/statsmodels, no TFX. The search reads only counts per slice: `count_rows` counts any part
+of the rows, `merge_counts` adds parts (the component does this in a Beam combine, so its memory grows with the slice
+keys, not the rows), `search_counts` tests and diagnoses; `find_weak_slices(rows, ...)` does all three in memory.
 
 `rows` has one row per example of every split the pipeline has (`split` column). Eval rows carry `correct`
 (the model's prediction equals the label); the other rows only say where the data is. Optional per-example signals:
