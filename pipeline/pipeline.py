@@ -13,11 +13,13 @@ import hashlib
 import importlib
 import os
 
+import tensorflow as tf
 import tensorflow_model_analysis as tfma
 # TFX's classes from their own modules, not `from tfx import v1`: tfx.v1 also imports tfx.v1.extensions and with it
 # Google's Vertex AI client (google.cloud.aiplatform), about 6 s of CPU at every start for nothing a run uses.
 import tfx.components
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.dsl.io import fileio
 from tfx.orchestration.pipeline import Pipeline
 from tfx.proto import example_gen_pb2, pusher_pb2, range_config_pb2, trainer_pb2
 
@@ -193,13 +195,17 @@ def label_errors(config: Config, examples, schema):
 
 
 def file_sha256(path, key):
-    """SHA-256 of a local file the config names; computed when the pipeline is built, so the compiled pipeline
-    pins the version it was built with (and a changed file changes the cache key)."""
+    """SHA-256 of a file the config names (local or any scheme TFX's fileio reads, e.g. gs://); computed when the
+    pipeline is built, so the compiled pipeline pins the version it was built with (and a changed file changes the
+    cache key)."""
+    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
-            return hashlib.file_digest(f, "sha256").hexdigest()
-    except OSError as e:
-        raise ConfigError(f"{key} {path!r} cannot be read: {e.strerror}") from None
+        with fileio.open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+    except (OSError, tf.errors.OpError) as e:
+        raise ConfigError(f"{key} {path!r} cannot be read: {getattr(e, 'strerror', None) or e.message}") from None
+    return digest.hexdigest()
 
 
 NO_INSTRUCTIONS = "(none given: [provenance] instructions_file is empty)"  # recorded as the instructions file

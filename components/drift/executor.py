@@ -11,7 +11,7 @@ from tfx.dsl.components.base import base_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
-from components.drift import component, measures, report
+from components.drift import contract, measures, report
 
 
 class DriftGateError(RuntimeError):
@@ -41,19 +41,19 @@ class Executor(base_executor.BaseExecutor):
         current_span, baseline_span = current.span, exec_properties["baseline_span"]
         result = report.build(comparisons, current_span, baseline_span, split, thresholds)
         fileio.makedirs(output.uri)  # on Kubeflow the output folder does not exist yet
-        summary_path = os.path.join(output.uri, component.SUMMARY_FILE)
-        with fileio.open(os.path.join(output.uri, component.DRIFT_FILE), "w") as f:
+        summary_path = os.path.join(output.uri, contract.SUMMARY_FILE)
+        with fileio.open(os.path.join(output.uri, contract.DRIFT_FILE), "w") as f:
             f.write(json.dumps(result, indent=2))
         with fileio.open(summary_path, "w") as f:
             f.write(report.summary_markdown(result))
         label = [c.verdict for c in comparisons if c.is_label]
-        output.set_string_custom_property(component.VERDICT, result["verdict"])
-        output.set_string_custom_property(component.DRIFTED_FEATURES, json.dumps(result["drifted_features"]))
-        output.set_string_custom_property(component.POSSIBLE_DRIFT_FEATURES,
+        output.set_string_custom_property(contract.VERDICT, result["verdict"])
+        output.set_string_custom_property(contract.DRIFTED_FEATURES, json.dumps(result["drifted_features"]))
+        output.set_string_custom_property(contract.POSSIBLE_DRIFT_FEATURES,
                                           json.dumps(result["possible_drift_features"]))
-        output.set_string_custom_property(component.LABEL_VERDICT, label[0] if label else "")
-        output.set_int_custom_property(component.CURRENT_SPAN, current_span)
-        output.set_int_custom_property(component.BASELINE_SPAN, baseline_span)
+        output.set_string_custom_property(contract.LABEL_VERDICT, label[0] if label else "")
+        output.set_int_custom_property(contract.CURRENT_SPAN, current_span)
+        output.set_int_custom_property(contract.BASELINE_SPAN, baseline_span)
         print(f"Drift: span {current_span} against span {baseline_span}: {result['verdict']}"
               + (f" ({', '.join(result['drifted_features'])})" if result["drifted_features"] else "")
               + (f"; possible drift: {', '.join(result['possible_drift_features'])}"
