@@ -23,7 +23,7 @@ _PUBLIC = {
     "content_name": "tfrecord", "GatherShards": "tfrecord", "WriteSplit": "tfrecord", "write_empty_shards": "tfrecord",
     "read_schema": "schema", "label_domain": "schema", "is_integer": "schema", "check_columns": "schema",
     "projected_schema": "schema",
-    "feature_values": "values", "feature_value": "values", "first_values": "values",
+    "feature_values": "values", "feature_value": "values", "first_values": "values", "decoded": "values",
     "Results": "results",
     "carry_over": "artifacts", "split_files_pattern": "artifacts",
 }

@@ -21,7 +21,8 @@ def _tfxio(examples, split, component, schema=None, raw_record_column=None):
 
 def record_batches(examples, split, schema, component, columns=None, raw_record_column=None):
     """A Beam source of Arrow record batches of one split: the `columns` given (all of the schema's when None),
-    plus each example's serialized record in `raw_record_column` when named."""
+    plus each example's serialized record in `raw_record_column` when named. With schema None (before SchemaGen),
+    every feature is decoded and tfx_bsl infers its type (int64, float32 or bytes lists; null for no values)."""
     source = _tfxio(examples, split, component, schema, raw_record_column)
     if columns is not None:
         source = source.Project(list(columns))

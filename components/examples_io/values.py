@@ -3,7 +3,8 @@ an Arrow list column as TFXIO decodes Examples. Bytes are decoded as UTF-8 (unde
 import pyarrow as pa
 
 
-def _text(value):
+def decoded(value):
+    """A feature value as Python gives it, bytes decoded as UTF-8 (undecodable bytes as \\xNN escapes)."""
     return value.decode("utf-8", errors="backslashreplace") if isinstance(value, bytes) else value
 
 
@@ -11,7 +12,7 @@ def feature_values(example, name):
     """The values of feature `name` of a tf.train.Example as Python values (str, int or float); [] when absent."""
     feature = example.features.feature.get(name)
     kind = feature.WhichOneof("kind") if feature is not None else None
-    return [_text(v) for v in getattr(feature, kind).value] if kind else []
+    return [decoded(v) for v in getattr(feature, kind).value] if kind else []
 
 
 def feature_value(example, name):
@@ -22,4 +23,4 @@ def feature_value(example, name):
 
 def first_values(column: pa.ChunkedArray):
     """One value per example from an Arrow list column (each feature is a list); None where it has none."""
-    return [_text(v[0]) if v else None for v in column.to_pylist()]
+    return [decoded(v[0]) if v else None for v in column.to_pylist()]
