@@ -21,7 +21,6 @@ from collections import Counter
 
 import apache_beam as beam
 import numpy as np
-from tensorflow.core.example import example_pb2
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
@@ -33,7 +32,7 @@ from components.examples_io import read
 from components.examples_io.results import Results
 from components.examples_io.schema import check_columns
 from components.examples_io.sorted_text import WriteKeyedLines, remove_keyed_lines, write_sorted
-from components.examples_io.values import feature_values
+from components.examples_io.values import decoded
 from components.input_checks import InputError
 from components.progress import say
 from components.safe_text import spreadsheet_row
@@ -43,62 +42,66 @@ class ConflictsError(InputError):
     """Input or configuration the user must fix; the message names the column or key."""
 
 
-def _scalar(example, name, example_id):
-    """The feature's single value (float/int, or str for bytes), None when missing; several values are an error."""
-    values = feature_values(example, name)
-    if len(values) > 1:
+def _scalar(values, name, example_id):
+    """A feature's single value (float/int, or str for bytes), None when missing; several values are an error.
+    `values` is the example's Arrow list as a Python list (None when the example lacks the feature)."""
+    if values is not None and len(values) > 1:
         raise ConflictsError(f"column {name!r} has {len(values)} values in example {example_id!r}; conflicts compare "
                              f"single values: add {name!r} to [conflicts] exclude")
     if not values:
         return None
-    value = values[0]
+    value = decoded(values[0])
     if isinstance(value, float) and not math.isfinite(value):
         return None  # NaN or inf: no measurement (as [data] missing_values reads them), never a match
     return value
 
 
-class ParseExample(beam.DoFn):
-    """Serialized tf.Example -> (example_id, label, features, split, metadata) for labelled examples; every example also
-    yields a ('stats', ...) record so that unlabelled examples and empty features are counted, not dropped."""
+class ParseExamples(beam.DoFn):
+    """Arrow record batch of tf.Examples (decoded in C++ by tfx_bsl, types inferred: int64, float32 or bytes lists)
+    -> (example_id, label, features, split, metadata) per labelled example; each batch also yields a ('stats', ...)
+    FeatureStats accumulator so that unlabelled examples and empty features are counted, not dropped. The values are
+    the Python values a parsed tf.Example gives (float32 values exactly), without a pure-Python parse per example."""
 
     def __init__(self, split, id_column, label_column, metadata_columns, excluded):
         self.split, self.id_column, self.label_column = split, id_column, label_column
         self.metadata_columns, self.excluded = list(metadata_columns), set(excluded)
 
-    def process(self, record):
-        example = example_pb2.Example.FromString(record)
-        feature_map = example.features.feature
-        example_id = _scalar(example, self.id_column, "?")
-        example_id = None if example_id is None else str(example_id)
-        label = _scalar(example, self.label_column, example_id)
-        present, features = [], []
-        for name in sorted(feature_map):
-            value = None if name in self.excluded else _scalar(example, name, example_id)
-            if value is not None:
-                present.append((name, isinstance(value, str)))
-                features.append((name, value))
-        yield beam.pvalue.TaggedOutput("stats", (tuple(present), tuple(feature_map), label is not None,
-                                                 example_id is not None))
-        if label is not None and example_id is not None:
-            metadata = tuple(_scalar(example, c, example_id) for c in self.metadata_columns)
-            yield example_id, str(label), tuple(features), self.split, metadata
+    def process(self, batch):
+        names = sorted(batch.schema.names)
+        columns = {name: batch.column(batch.schema.get_field_index(name)).to_pylist() for name in names}
+        compared = [name for name in names if name not in self.excluded]
+        absent = [None] * batch.num_rows
+        stats = FeatureStats().create_accumulator()
+        stats["seen"].update(names)
+        for row in range(batch.num_rows):
+            example_id = _scalar(columns.get(self.id_column, absent)[row], self.id_column, "?")
+            example_id = None if example_id is None else str(example_id)
+            label = _scalar(columns.get(self.label_column, absent)[row], self.label_column, example_id)
+            present, features = [], []
+            for name in compared:
+                value = _scalar(columns[name][row], name, example_id)
+                if value is not None:
+                    present.append((name, isinstance(value, str)))
+                    features.append((name, value))
+            stats["examples"] += 1
+            stats["unlabelled"] += label is None
+            stats["without_id"] += example_id is None
+            stats["present"].update(present)
+            if label is not None and example_id is not None:
+                metadata = tuple(_scalar(columns.get(c, absent)[row], c, example_id) for c in self.metadata_columns)
+                yield example_id, str(label), tuple(features), self.split, metadata
+        yield beam.pvalue.TaggedOutput("stats", stats)
 
 
 class FeatureStats(beam.CombineFn):
     """Counts examples, unlabelled examples, examples without id, and per feature how often it has a value and
-    whether it is categorical (str) or numeric."""
+    whether it is categorical (str) or numeric. Its inputs are the accumulators of record batches (ParseExamples)."""
 
     def create_accumulator(self):
         return {"examples": 0, "unlabelled": 0, "without_id": 0, "present": Counter(), "seen": set()}
 
-    def add_input(self, acc, stats):
-        present, columns, labelled, has_id = stats
-        acc["examples"] += 1
-        acc["unlabelled"] += not labelled
-        acc["without_id"] += not has_id
-        acc["present"].update(present)
-        acc["seen"].update(columns)
-        return acc
+    def add_input(self, acc, batch_stats):
+        return self.merge_accumulators([acc, batch_stats])
 
     def merge_accumulators(self, accumulators):
         merged = self.create_accumulator()
@@ -274,8 +277,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     @staticmethod
     def _parse(p, examples, splits, config, pass_name):
         """Per split, the parsed examples (tagged outputs: records, stats), read afresh for `pass_name`."""
-        return [p | f"{pass_name}Read[{split}]" >> read.records(examples, split, "Conflicts")
-                | f"{pass_name}Parse[{split}]" >> beam.ParDo(ParseExample(
+        return [p | f"{pass_name}Read[{split}]" >> read.record_batches(examples, split, None, "Conflicts")
+                | f"{pass_name}Parse[{split}]" >> beam.ParDo(ParseExamples(
                     split, config["id_column"], config["label_column"], config["metadata_columns"],
                     config["excluded"])).with_outputs("stats", main="records")
                 for split in splits]
