@@ -29,7 +29,7 @@ from tfx_bsl.public.proto import model_spec_pb2
 from components.error_analysis import contract, levers, report, slices
 from components.examples_io import read
 from components.examples_io.results import Results
-from components.examples_io.values import feature_value
+from components.examples_io.values import first_values
 from components.progress import say
 from components.label_errors.contract import ISSUES_FILE  # its flagged examples, all splits
 from models.features import LABEL_VOCABULARY
@@ -39,6 +39,10 @@ RESERVED_COLUMNS = ("example_id", "split", "label", "predicted_label", "correct"
 SERVING_OUTPUT = "outputs"  # the output key of models/model.py's serving_default signature
 COMPONENT = "ErrorAnalysis"
 COUNT_BATCH_ROWS = 5000  # rows counted at once (vectorised) before their counts merge into the accumulator
+# The examples are decoded without a schema (the component has no Schema input): TFXIO's C++ decoder takes each
+# feature's type from the examples, as a parse of the tf.Example would, and a column no example has reads as missing.
+NO_SCHEMA = None
+RAW_RECORD = "__raw_record__"  # the record batches' column of each example's serialized record (RunInference's input)
 
 
 class Settings:
@@ -74,16 +78,25 @@ class Settings:
         return columns
 
 
-def parse_row(record, split, columns, numeric):
-    """(the analysed row of one serialized tf.Example, the record): the needed columns, numbers as floats."""
-    example = tf.train.Example.FromString(record)
-    row = {"split": split}
+def batch_rows(batch, split, columns, numeric):
+    """The analysed rows of an Arrow record batch (TFXIO decoded its examples in C++): the needed columns, each
+    example's first value as text (as values.feature_value gives it), numbers as floats; None where a value is
+    missing."""
+    present = set(batch.schema.names)
+    named = {}
     for source, name in columns.items():
-        value = feature_value(example, source)
+        texts = ([None if v is None else str(v) for v in first_values(batch.column(source))] if source in present
+                 else [None] * batch.num_rows)
         if name in numeric or name == "agreement":
-            value = float(value) if value not in (None, "") else None
-        row[name] = value
-    return row, record
+            texts = [float(v) if v not in (None, "") else None for v in texts]
+        named[name] = texts
+    return [{"split": split, **{name: values[i] for name, values in named.items()}} for i in range(batch.num_rows)]
+
+
+def keyed_records(batch, split, columns, numeric):
+    """(the row as JSON, the serialized example) per example of a batch: RunInference's input, the row its key."""
+    records = batch.column(RAW_RECORD).to_pylist()
+    return [(json.dumps(row), record[0]) for row, record in zip(batch_rows(batch, split, columns, numeric), records)]
 
 
 def with_prediction(keyed_log, classes):
@@ -96,13 +109,13 @@ def with_prediction(keyed_log, classes):
     return row
 
 
-def sample_entry(record, split, columns, numeric):
-    """(hash of the id, the id, the row as JSON): `Top.Smallest` over these keeps the same rows on every run and
-    runner, a uniform sample of them when it keeps fewer than all."""
-    row, _ = parse_row(record, split, columns, numeric)
-    example_id = str(row["example_id"])
-    return int.from_bytes(hashlib.blake2b(example_id.encode(), digest_size=8).digest(), "big"), example_id, \
-        json.dumps(row)
+def sample_entries(batch, split, columns, numeric):
+    """(hash of the id, the id, the row as JSON) per example of a batch: `Top.Smallest` over these keeps the same rows
+    on every run and runner, a uniform sample of them when it keeps fewer than all."""
+    for row in batch_rows(batch, split, columns, numeric):
+        example_id = str(row["example_id"])
+        yield (int.from_bytes(hashlib.blake2b(example_id.encode(), digest_size=8).digest(), "big"), example_id,
+               json.dumps(row))
 
 
 def prediction_line(row):
@@ -184,10 +197,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         with self._make_beam_pipeline() as pipeline:
             for split in sampled:
                 results.collect(f"sample-{split}", (
-                    pipeline | f"Read[{split}]" >> read.records(examples, split, COMPONENT)
-                    | f"Parse[{split}]" >> beam.Map(sample_entry, split, columns, numeric)
+                    pipeline | f"Read[{split}]" >> read.record_batches(examples, split, NO_SCHEMA, COMPONENT)
+                    | f"Rows[{split}]" >> beam.FlatMap(sample_entries, split, columns, numeric)
                     | f"Sample[{split}]" >> beam.combiners.Top.Smallest(settings.max_fit_examples)
-                    | f"Rows[{split}]" >> beam.Map(lambda entries: [json.loads(e[2]) for e in entries])))
+                    | f"Sampled[{split}]" >> beam.Map(lambda entries: [json.loads(e[2]) for e in entries])))
         return analysed_rows([row for split in sampled for rows in results[f"sample-{split}"] for row in rows],
                              flagged)
 
@@ -203,11 +216,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         with self._make_beam_pipeline() as pipeline:
             parts = []
             for split in splits:
-                parsed = (pipeline | f"ReadAgain[{split}]" >> read.records(examples, split, COMPONENT)
-                          | f"Parse[{split}]" >> beam.Map(parse_row, split, columns, numeric))
-                if split == slices.EVAL_SPLIT:
-                    parsed = (parsed
-                              | "KeyByRow" >> beam.MapTuple(lambda row, record: (json.dumps(row), record))
+                predicted = split == slices.EVAL_SPLIT
+                batches = pipeline | f"ReadAgain[{split}]" >> read.record_batches(
+                    examples, split, NO_SCHEMA, COMPONENT, raw_record_column=RAW_RECORD if predicted else None)
+                if predicted:
+                    parsed = (batches
+                              | "KeyByRow" >> beam.FlatMap(keyed_records, split, columns, numeric)
                               .with_output_types(beam.typehints.Tuple[str, bytes])
                               | "Predict" >> RunInference(inference)
                               | "Compare" >> beam.Map(with_prediction, classes))
@@ -216,7 +230,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                              os.path.join(output_uri, contract.PREDICTIONS_FILE), num_shards=1,
                              shard_name_template="", header=",".join(contract.PREDICTION_COLUMNS)))
                 else:
-                    parsed = parsed | f"Row[{split}]" >> beam.MapTuple(lambda row, _: row)
+                    parsed = batches | f"Rows[{split}]" >> beam.FlatMap(batch_rows, split, columns, numeric)
                 parts.append(parsed)
             results.collect("counts", parts | "Flatten" >> beam.Flatten()
                             | "Batch" >> beam.BatchElements(min_batch_size=COUNT_BATCH_ROWS,

@@ -7,10 +7,16 @@ import json
 import apache_beam as beam
 import numpy as np
 import pytest
+import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.util import assert_that, equal_to
+from tfx.types import artifact_utils, standard_artifacts
 
 from components.error_analysis import executor, slices
 from components.error_analysis.slices_test import CATEGORICALS, FEATURES, predict, table
+from components.examples_io import read
+from components.examples_io.tfrecord import write_tfrecords
+from components.examples_io.values import feature_value
 from pipeline.configs import Config
 from pipeline.local_runner import beam_args
 
@@ -62,6 +68,53 @@ def test_beam_counts_give_the_in_memory_search_in_both_modes(rows, tmp_path):
     assert counts == slices.count_rows(frame, plan)  # the same counts as all rows at once
     assert slices.search_counts(counts, plan, settings) == expected
     assert slices.metadata_table_of_counts(counts, ["site"]) == slices.metadata_table(frame, ["site"])
+
+
+def parsed_row(record, split, columns, numeric):
+    """The analysed row of one serialized example as a Python parse of its tf.Example gives it (the executor's way
+    before it read Arrow record batches): what batch_rows must reproduce."""
+    example = tf.train.Example.FromString(record)
+    row = {"split": split}
+    for source, name in columns.items():
+        value = feature_value(example, source)
+        row[name] = (float(value) if value not in (None, "") else None) if name in numeric | {"agreement"} else value
+    return row
+
+
+def test_batch_rows_equal_a_parse_of_each_example(tmp_path):
+    """Strings (one not UTF-8), ints, float32s, an empty string, features missing from some examples or all, empty
+    value lists: the rows from TFXIO's C++-decoded batches (schema-free, with each serialized record) equal the
+    Python parse, and each row's record is its example."""
+    def example(i):
+        features = {"id": tf.train.Feature(bytes_list=tf.train.BytesList(value=[f"id-{i:03d}".encode()])),
+                    "label": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"a\xff" if i % 7 else b"b"]))}
+        if i % 3:
+            features["size"] = tf.train.Feature(float_list=tf.train.FloatList(value=[0.1 * i, 5.0]))
+        if i % 4:
+            features["site"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[i % 5]))
+        if i % 5 == 0:
+            features["site"] = tf.train.Feature(int64_list=tf.train.Int64List())
+        features["note"] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"" if i % 2 else "é".encode()]))
+        features["agree"] = tf.train.Feature(float_list=tf.train.FloatList(value=[1 / (1 + i % 3)]))
+        return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
+
+    records = [example(i) for i in range(60)]
+    examples = standard_artifacts.Examples()
+    examples.uri = str(tmp_path)
+    examples.split_names = artifact_utils.encode_split_names(["eval"])
+    (tmp_path / "Split-eval").mkdir()
+    write_tfrecords(str(tmp_path / "Split-eval" / "data.gz"), records)
+    columns = {"id": "example_id", "label": "label", "size": "size", "site": "site", "note": "note",
+               "agree": "agreement", "absent": "absent"}
+    numeric = {"size"}
+    expected = [(json.dumps(parsed_row(r, "eval", columns, numeric)), r) for r in records]
+    assert {row["size"] for row in (json.loads(k) for k, _ in expected)} > {None}
+
+    with beam.Pipeline() as pipeline:
+        keyed = (pipeline | read.record_batches(examples, "eval", executor.NO_SCHEMA, "test",
+                                                raw_record_column=executor.RAW_RECORD)
+                 | beam.FlatMap(executor.keyed_records, "eval", columns, numeric))
+        assert_that(keyed, equal_to(expected))
 
 
 def mode_args(mode):
