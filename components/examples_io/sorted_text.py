@@ -13,6 +13,7 @@ examples whose labelers disagree), never the whole data.
 """
 import heapq
 import json
+import os
 
 import apache_beam as beam
 from tfx.dsl.io import fileio
@@ -70,6 +71,7 @@ def write_sorted(prefix, path, header, run_lines=RUN_LINES):
             count += 1
             yield item[-1] + "\n"
 
+    fileio.makedirs(os.path.dirname(path))  # a Kubeflow task's output folder does not exist yet
     _write(path, lines())
     remove_keyed_lines(prefix)
     return count
