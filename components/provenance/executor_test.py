@@ -3,12 +3,15 @@ import hashlib
 import json
 import os
 import shutil
+from collections import Counter
 
 import pandas as pd
 import pytest
 import tensorflow as tf
 from tfx.types import artifact_utils, standard_artifacts
+from tfx_bsl.coders import example_coder
 
+from components.examples_io.values import feature_value
 from components.provenance import executor
 from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv
 from tests.pipeline_runs import REPO
@@ -100,3 +103,38 @@ def test_a_column_with_a_value_per_example_keeps_the_most_frequent_and_sums_the_
     assert counts["example_id"] == {**{example_id: 1 for example_id in kept},
                                     executor.OTHER: len(frame) - executor.MAX_VALUES_PER_COLUMN}
     assert counts["site"] == frame["site"].value_counts().to_dict()  # few values: all kept, no OTHER
+
+
+def test_counts_from_record_batches_equal_counts_from_parsed_examples():
+    """The Arrow counting gives each example's first value as parsing the tf.Example gives it: float32 values,
+    NaN, -0.0, undecodable bytes, empty and absent features, a feature with no values anywhere, batch slices."""
+    def example(**features):
+        proto = tf.train.Example()
+        for name, values in features.items():
+            feature = proto.features.feature[name]
+            if values is None:
+                feature.SetInParent()
+            elif values and isinstance(values[0], bytes):
+                feature.bytes_list.value.extend(values)
+            elif values and isinstance(values[0], float):
+                feature.float_list.value.extend(values)
+            else:
+                feature.int64_list.SetInParent()
+                feature.int64_list.value.extend(values)
+        return proto.SerializeToString()
+
+    records = [example(a=[1], b=[b"x"], c=[39.2], e=None), example(a=[2, 3], c=[float("nan")], d=[], e=None),
+               example(b=[b"\xff"], c=[-0.0]), example(c=[0.0], b=[b""]), example(a=[1], c=[3.4e38])]
+    columns = ["a", "b", "c", "d", "e", "not_there"]
+    expected = Counter()
+    for record in records:
+        for column in columns:
+            value = feature_value(tf.train.Example.FromString(record), column)
+            expected[column, executor.MISSING if value is None else value] += 1
+    batch = example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(records)
+    counted = Counter()
+    for part in (batch.slice(0, 2), batch.slice(2)):
+        for key, count in executor._value_counts(part, columns):
+            counted[key] += count
+    assert counted == expected
+    assert counted["c", "39.20000076293945"] == 1 and counted["b", "\\xff"] == 1
