@@ -7,10 +7,13 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import tensorflow as tf
+from tfx_bsl.coders import example_coder
 
 from components.conflicts.component import LabelConflicts
-from components.conflicts.executor import CONFLICTS_FILE, SUMMARY_FILE, Executor
+from components.conflicts.executor import CONFLICTS_FILE, SUMMARY_FILE, ConflictsError, Executor, ParseExamples
 from components.conflicts.matching import Matcher, UnionFind
+from components.examples_io.values import feature_values
 from pipeline.configs import Config
 from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv
 
@@ -203,3 +206,47 @@ def test_a_cell_of_100000_copies_and_one_conflicting_row(tmp_path):
     assert summary["groups"] == 1 and summary["examples_in_conflict"] == copies + 1
     assert summary["conflicting_pairs"] == copies
     assert summary["label_pairs"] == [{"labels": ["A", "B"], "pairs": copies}]
+
+
+def _example(**features):
+    proto = tf.train.Example()
+    for name, values in features.items():
+        kind = ("bytes_list" if isinstance(values[0], bytes) else "float_list" if isinstance(values[0], float)
+                else "int64_list") if values else "int64_list"
+        getattr(proto.features.feature[name], kind).SetInParent()
+        getattr(proto.features.feature[name], kind).value.extend(values)
+    return proto.SerializeToString()
+
+
+def test_record_batches_give_the_values_a_parsed_example_gives():
+    """ParseExamples on tfx_bsl's record batches = the values read from each parsed tf.Example: float32 exact, NaN
+    and inf as missing, undecodable bytes escaped, ints as ints, empty and absent features missing."""
+    records = [_example(id=[b"a"], y=[b"p"], x=[39.2], k=[3], t=[b"\xff"], site=[7]),
+               _example(id=[b"b"], y=[b"q"], x=[float("nan")], k=[], t=[b"red"]),
+               _example(id=[b"c"], x=[float("inf")], k=[-1]),
+               _example(id=[b"d"], y=[b"p"], x=[-0.0], t=[b""], site=[1]),
+               _example(y=[b"q"], x=[1e-45])]
+    parse = ParseExamples("train", "id", "y", ["site"], ["id", "y", "site"])
+    outputs = list(parse.process(example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(records)))
+    stats = outputs[-1].value
+
+    def value(example, name):
+        values = feature_values(example, name)
+        ok = len(values) == 1 and not (isinstance(values[0], float) and not np.isfinite(values[0]))
+        return values[0] if ok else None
+
+    expected, present = [], Counter()
+    for record in records:
+        example = tf.train.Example.FromString(record)
+        features = tuple((n, value(example, n)) for n in sorted(example.features.feature)
+                         if n not in ("id", "y", "site") and value(example, n) is not None)
+        present.update((n, isinstance(v, str)) for n, v in features)
+        if value(example, "id") is not None and value(example, "y") is not None:
+            expected.append((value(example, "id"), value(example, "y"), features, "train", (value(example, "site"),)))
+    assert outputs[:-1] == expected
+    assert outputs[0][2] == (("k", 3), ("t", "\\xff"), ("x", float(np.float32(39.2))))
+    assert (stats["examples"], stats["unlabelled"], stats["without_id"]) == (5, 1, 1)
+    assert stats["present"] == present and stats["seen"] == {"id", "y", "x", "k", "t", "site"}
+    with pytest.raises(ConflictsError, match="column 'k' has 2 values in example 'e'"):
+        list(parse.process(example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(
+            [_example(id=[b"e"], y=[b"p"], k=[1, 2])])))
