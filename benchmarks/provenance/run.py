@@ -50,7 +50,9 @@ def main():
     config = Config()
     config.pipeline.beam_mode = args.mode
     with tempfile.TemporaryDirectory() as tmp:
-        examples = write_examples_artifact(os.path.join(tmp, "examples"), make_batch(args.rows, np.random.default_rng(0)))
+        batch = make_batch(args.rows, np.random.default_rng(0))
+        examples = write_examples_artifact(os.path.join(tmp, "examples"), batch)
+        del batch
         executor = Executor(Executor.Context(beam_pipeline_args=beam_args(config), tmp_dir=os.path.join(tmp, "tmp"),
                                              unique_id="benchmark"))
         with PeakMemory() as peak:
