@@ -22,6 +22,7 @@ from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.types import artifact_utils, standard_artifacts
 
+from benchmarks.clean_vs_noisy.blobs import FEATURES, planted_blobs
 from benchmarks.peak_memory import PeakMemory
 from benchmarks.synthetic_examples import output, write_examples_artifact
 from components.label_errors import executor
@@ -29,24 +30,16 @@ from components.label_errors.component import LabelIssues
 from pipeline.configs import Config
 from pipeline.local_runner import beam_args
 
-FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 TEXT = ["example_id", "species", "site", "season"]
 
 
 def synthetic(n, seed=0, flip_share=0.06):
-    rng = np.random.default_rng(seed)
-    true = rng.integers(0, 3, n)
-    centres = np.array([[0, 0, 0, 0], [3, 0, 0, 0], [0, 3, 0, 0]], float)
-    x = centres[true] + rng.normal(size=(n, 4))
-    given = true.copy()
-    flipped = rng.choice(n, int(flip_share * n), replace=False)
-    given[flipped] = (true[flipped] + rng.integers(1, 3, len(flipped))) % 3
-    names = np.array(["Adelie", "Chinstrap", "Gentoo"], dtype=object)
+    rng, x, given, _ = planted_blobs(n, flip_share, seed)
 
     def listed(values, kind):
         return pa.ListArray.from_arrays(np.arange(n + 1, dtype=np.int32), pa.array(values, kind))
     columns = {"example_id": listed([f"x{i:08d}".encode() for i in range(n)], pa.binary()),
-               "species": listed([v.encode() for v in names[given]], pa.binary()),
+               "species": listed([v.encode() for v in given], pa.binary()),
                "site": listed(rng.choice([b"Biscoe", b"Dream", b"Torgersen"], n), pa.binary()),
                "season": listed([b"2008-09"] * n, pa.binary())}
     columns.update({name: listed(x[:, j].astype(np.float32), pa.float32()) for j, name in enumerate(FEATURES)})

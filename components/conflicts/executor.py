@@ -29,6 +29,7 @@ from components.conflicts.contract import (CONFLICT_COLUMNS, CONFLICTS_FILE, COU
                                             EXCLUDED_ALL_MISSING, LABEL_PAIRS, SKIPPED, SUMMARY_FILE)
 from components.conflicts.matching import Matcher, UnionFind, pairs_in_bucket
 from components.examples_io import read
+from components.examples_io.artifacts import scratch_dir
 from components.examples_io.results import Results
 from components.examples_io.schema import check_columns
 from components.examples_io.sorted_text import WriteKeyedLines, remove_keyed_lines, write_sorted
@@ -266,14 +267,6 @@ def _display(value):
 
 class Executor(base_beam_executor.BaseBeamExecutor):
 
-    def _scratch_dir(self, output_uri):
-        """The executor's temporary folder; a folder inside the output (removed at the end) when the executor is
-        called without one (as tests and benchmarks call it)."""
-        try:
-            return self._get_tmp_dir()
-        except RuntimeError:
-            return os.path.join(output_uri, ".scratch")
-
     @staticmethod
     def _parse(p, examples, splits, config, pass_name):
         """Per split, the parsed examples (tagged outputs: records, stats), read afresh for `pass_name`."""
@@ -298,7 +291,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         say("Conflicts", f"comparing the examples of split(s) {', '.join(splits)}; numeric tolerance "
                          f"{matcher.default.describe()}; not compared: {', '.join(config['excluded'])}")
 
-        scratch = self._scratch_dir(output.uri)
+        scratch = scratch_dir(self, output.uri)
         lines_prefix = os.path.join(scratch, "conflict-lines")
         results = Results(scratch)
         remove_keyed_lines(lines_prefix)  # a retried execution's leftovers

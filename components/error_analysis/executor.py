@@ -28,6 +28,7 @@ from tfx_bsl.public.proto import model_spec_pb2
 
 from components.error_analysis import contract, levers, report, slices
 from components.examples_io import read
+from components.examples_io.artifacts import scratch_dir
 from components.examples_io.results import Results
 from components.examples_io.values import first_values
 from components.progress import say
@@ -171,7 +172,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         splits = artifact_utils.decode_split_names(examples.split_names)
         if slices.EVAL_SPLIT not in splits:
             raise ValueError(f"ErrorAnalysis: the examples have no '{slices.EVAL_SPLIT}' split (splits: {splits})")
-        scratch = self._scratch_dir(output.uri)
+        scratch = scratch_dir(self, output.uri)
         results = Results(scratch)
         sample = self._sample(examples, splits, settings, flagged, results)
         plan = slices.Plan(tuple(dict.fromkeys(settings.categorical + settings.numeric)),
@@ -236,14 +237,6 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                             | "Batch" >> beam.BatchElements(min_batch_size=COUNT_BATCH_ROWS,
                                                             max_batch_size=COUNT_BATCH_ROWS)
                             | "CountSlices" >> beam.CombineGlobally(CountSlices(plan, flagged)))
-
-    def _scratch_dir(self, output_uri):
-        """The executor's temporary folder; a folder inside the output (removed at the end) when the executor is
-        called without one (as tests and benchmarks call it)."""
-        try:
-            return self._get_tmp_dir()
-        except RuntimeError:
-            return os.path.join(output_uri, ".scratch")
 
 
 def analysed_rows(rows, flagged):

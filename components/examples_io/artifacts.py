@@ -38,3 +38,12 @@ def carry_over(source, target):
     for key in carried_properties():
         if key in source.mlmd_artifact.custom_properties:
             target.mlmd_artifact.custom_properties[key].CopyFrom(source.mlmd_artifact.custom_properties[key])
+
+
+def scratch_dir(executor, output_uri):
+    """The executor's temporary folder; a folder inside the output (the executor removes it at the end) when the
+    executor is called without one, as tests and benchmarks call it."""
+    try:
+        return executor._get_tmp_dir()  # pylint: disable=protected-access
+    except RuntimeError:
+        return os.path.join(output_uri, ".scratch")

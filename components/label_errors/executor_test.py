@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks.clean_vs_noisy import blobs as known_errors
 from components.label_errors import capped
 from components.label_errors.component import LabelErrors, LabelIssues
 from components.label_errors.executor import ISSUE_COLUMNS, ISSUES_FILE, SUMMARY_FILE, Executor
@@ -133,18 +134,10 @@ def test_at_the_cap_the_findings_are_the_exact_finders(demo_inputs, demo_output,
 
 
 def planted_blobs(n=3000, flip_share=0.06, seed=0):
-    """Three Gaussian classes in the demo's four feature columns (centres 3 standard deviations apart), with
-    `flip_share` of the labels moved to another class; returns the frame and the flipped ids."""
-    rng = np.random.default_rng(seed)
-    true = rng.integers(0, 3, n)
-    centres = np.array([[0, 0, 0, 0], [3, 0, 0, 0], [0, 3, 0, 0]], float)
-    x = centres[true] + rng.normal(size=(n, 4))
-    given = true.copy()
-    flipped = rng.choice(n, int(flip_share * n), replace=False)
-    given[flipped] = (true[flipped] + rng.integers(1, 3, len(flipped))) % 3
-    names = np.array(["Adelie", "Chinstrap", "Gentoo"])
+    """The planted blobs (benchmarks/clean_vs_noisy/blobs.py) as a frame; returns it and the flipped ids."""
+    rng, x, given, flipped = known_errors.planted_blobs(n, flip_share, seed)
     frame = pd.DataFrame(x, columns=FEATURES).assign(
-        example_id=[f"b{i:05d}" for i in range(n)], species=names[given],
+        example_id=[f"b{i:05d}" for i in range(n)], species=given,
         site=rng.choice(["Biscoe", "Dream"], n), season="2008-09")
     return frame, set(frame["example_id"][flipped])
 
