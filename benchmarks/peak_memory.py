@@ -28,14 +28,14 @@ def tree_cpu_seconds():
     return total
 
 
-def tree_rss():
-    """Resident bytes of this process plus every descendant."""
-    process = psutil.Process()
-    total = process.memory_info().rss
-    for child in process.children(recursive=True):
+def tree_rss(process=None):
+    """Resident bytes of `process` (default: this one) plus every descendant (0 for those that just ended)."""
+    process = process or psutil.Process()
+    total = 0
+    for p in [process] + process.children(recursive=True):
         try:
-            total += child.memory_info().rss
-        except psutil.Error:  # the child ended between listing and reading
+            total += p.memory_info().rss
+        except psutil.Error:  # it ended between listing and reading
             pass
     return total
 

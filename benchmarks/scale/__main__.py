@@ -28,6 +28,7 @@ import time
 
 import psutil
 
+from benchmarks.peak_memory import tree_rss
 from benchmarks.scale import data
 from benchmarks.scale.stage import CONFIG_FILE, timing_file
 from pipeline.configs import write_config
@@ -86,17 +87,6 @@ def code_version():
         return subprocess.run(["git", *args], cwd=REPO, stdout=subprocess.PIPE, text=True).stdout.strip()
     changed = git("status", "--porcelain", "--", "components", "pipeline")
     return git("rev-parse", "--short", "HEAD") + ("+changes" if changed else "")
-
-
-def tree_rss(process):
-    """Resident memory of `process` and all its descendants, in bytes (0 for those that just ended)."""
-    total = 0
-    for p in [process] + process.children(recursive=True):
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
 
 
 def measure(workdir, node_id):
