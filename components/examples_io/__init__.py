@@ -1,6 +1,7 @@
 """What every component does with Examples and schemas, in one place:
 
-- `read`: the splits of an Examples artifact through TFXIO, as Arrow record batches or serialized records.
+- `read`: the splits of an Examples artifact through TFXIO, as Arrow record batches (of one split, or of several
+  as one source: never flatten per-split reads, the local runner holds a Flatten whole) or serialized records.
 - `tfrecord`: whole gzipped TFRecord shards (`WriteSplit` for a PCollection of records, `Shard`, `WriteShards`,
   `write_tfrecords`, `write_empty_shards`) through Beam's filesystems, safe under retried bundles (each attempt
   writes into a temporary folder, a commit step renames the committed shards); no TensorFlow or TFX.
@@ -18,7 +19,7 @@ worker that needs the shard writer does not import TFX and TensorFlow with the r
 import importlib
 
 _PUBLIC = {
-    "record_batches": "read", "records": "read", "split_names": "read",
+    "record_batches": "read", "record_batches_of_splits": "read", "records": "read", "split_names": "read",
     "Shard": "tfrecord", "WriteShards": "tfrecord", "write_tfrecords": "tfrecord", "shard_path": "tfrecord",
     "content_name": "tfrecord", "GatherShards": "tfrecord", "WriteSplit": "tfrecord", "write_empty_shards": "tfrecord",
     "read_schema": "schema", "label_domain": "schema", "is_integer": "schema", "check_columns": "schema",
