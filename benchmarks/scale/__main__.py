@@ -228,6 +228,9 @@ def main():
                 results[node_id].update(json.load(f))
         print(f"{node_id}: {seconds:.1f} s (Do {results[node_id].get('do_seconds', 0):.1f} s), peak {peak / 2**30:.2f} GiB" + (f", FAILED (exit {code})" if code
                                                                             else ""), flush=True)
+        if os.path.exists(results_path):  # another run may have measured other nodes meanwhile: keep theirs
+            with open(results_path) as f:
+                results = {**json.load(f)["components"], node_id: results[node_id]}
         with open(results_path, "w") as f:
             json.dump({"rows": args.rows, "components": results,
                        "table": table(results, args.rows, nodes)}, f, indent=1)
