@@ -159,9 +159,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                                  beam.pvalue.AsSingleton(side_input)).with_outputs(
                                      _Rewrite.MATCHED, _Rewrite.LABELS, _Rewrite.COUNTS, main="examples"))
                 _ = rewritten.examples | f"Write[{split}]" >> WriteSplit(split, split_uris, "CorrectionsApplier")
+                # Reduced per split before the splits are flattened (Beam's local runner holds a Flatten's input
+                # whole); the matched pairs are one per corrected example, as many as the corrections held here.
                 matched.append(rewritten[_Rewrite.MATCHED])
-                labels.append(rewritten[_Rewrite.LABELS])
-                counts.append(rewritten[_Rewrite.COUNTS])
+                labels.append(rewritten[_Rewrite.LABELS] | f"Labels[{split}]" >> beam.Distinct())
+                counts.append(rewritten[_Rewrite.COUNTS] | f"Counts[{split}]" >> beam.CombineGlobally(_sum_counts))
             results.collect("matched", matched | "AllMatched" >> beam.Flatten())
             results.collect("labels", labels | "AllLabels" >> beam.Flatten() | beam.Distinct())
             results.collect("counts", counts | "AllCounts" >> beam.Flatten()
