@@ -1,23 +1,39 @@
 """ReviewQueue executor: a Beam pipeline over whichever finders' outputs it was given; writes review_queue.csv and
 summary.json.
 
-Memory: every finder file is streamed row by row (csv.reader over a fileio handle, one file per element, so quoted
-newlines and cells of any length read back whole); an example's signals meet in a CombinePerKey keyed by example id
-(a few signals per example), a conflict group's members in a CombinePerKey keyed by group (per label a count and the
-first few members), and the queue is ranked by beam.combiners.Top, which keeps at most `max_rows` rows per worker.
-The only shuffles: the per-example and per-group accumulators, and (position, id, label) of each conflicts row to
-join it to its group's summary. Counts are combined, so summary.json counts every flagged example even above the cap.
+Memory. Beam's local runner (FnApiRunner) holds every GroupByKey's values and every multi-input Flatten in memory,
+and Dataflow, Flink and Spark shuffle what a GroupByKey gets: so rows are never flattened and only the rows that
+must meet another row are shuffled, each as one bytes string.
+1. Pass 1 streams each finder file (csv.DictReader over a fileio handle, one file per element, so quoted newlines and
+   cells of any length read back whole) and keeps 8 bytes a row, a hash of its example id; a CombineGlobally finds
+   the hashes that occur more than once (an example flagged by several finders), a CombinePerKey per conflict group
+   summarises its members (per label a count and the first few).
+2. Pass 2 streams the files again with those two as side inputs (its main input is the list of files, so nothing
+   else is held for it). A row whose id occurs once is its example's whole entry: its queue row is made at once. The
+   rows of repeated ids (and of any id whose hash happens to collide with one) are grouped by id and merged.
+3. The ranking: each bundle of each of the two streams keeps its `max_rows` highest-ranked rows, each one bytes
+   string (queue.rank_bytes, then the row's CSV text); one GroupByKey brings these lists together and one DoFn
+   merges them in order and writes the first `max_rows`.
+Counts are combined, so summary.json counts every flagged example even above the cap.
 
 review_queue.csv is opened in spreadsheets and comes back as a corrections file: every cell is made inert
 (components/safe_text.py: formula-like starts neutralised, control characters escaped) and the context columns are
 cut for display; ids and labels are never cut, so the corrections reader (which undoes the neutralising) finds them.
 """
+import array
 import csv
+import hashlib
+import heapq
 import io
+import itertools
 import json
 import os
+import pickle
+import struct
 
 import apache_beam as beam
+import numpy as np
+from apache_beam.transforms import window
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
@@ -38,6 +54,7 @@ INPUT_FILES = {"label_consistency": DISAGREEMENTS_FILE, "conflicts": CONFLICTS_F
 FINDER_OF_INPUT = {"label_consistency": "label_consistency", "conflicts": "conflicts", "label_issues": "label_errors",
                    "error_analysis": "error_analysis"}  # input key -> its finder's name in queue.FINDERS
 WRITE_CHUNK_ROWS = 10_000  # queue rows formatted per write
+LOOKUP_CHUNK_ROWS = 4_096  # rows whose id hashes are looked up in the repeated ones at once
 
 
 def finder_file(artifact, file_name):
@@ -48,32 +65,62 @@ def finder_file(artifact, file_name):
     return path
 
 
-class _ReadRows(beam.DoFn):
-    """(finder, path) -> (finder, position, row) for every row of that CSV file, streamed: csv.reader keeps quoted
-    newlines inside their cell, and a cell of any length reads back whole."""
+def _rows(path):
+    """(position, row) for every row of a finder's CSV file (a csv.DictReader dict, cells as written), streamed."""
+    with fileio.open(path) as f:
+        yield from enumerate(csv.DictReader(f))
 
+
+def _restored(row):
+    return {key: restore_cell(value) for key, value in row.items()}
+
+
+def _id_hash(example_id):
+    """8 bytes of the id (as an integer): the same in every worker process, unlike Python's salted hash()."""
+    digest = hashlib.blake2b(example_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+class _ReadsCsv(beam.DoFn):
     def setup(self):
         csv.field_size_limit(max(csv.field_size_limit(), (1 << 31) - 1))  # the default stops at 128 KiB a cell
 
+
+class _IdHashes(_ReadsCsv):
+    """Pass 1, (finder, path) -> the hashes of its rows' example ids (one uint64 array a file); (finder, rows read)
+    on ROWS_READ; a conflicts row's (group_id, member) on MEMBERS."""
+    ROWS_READ, MEMBERS = "rows_read", "members"
+
+    def __init__(self, id_column):
+        self._id_column = id_column
+
     def process(self, finder_and_path):
         finder, path = finder_and_path
-        with fileio.open(path) as f:
-            for position, row in enumerate(csv.DictReader(f)):
-                yield finder, position, {key: restore_cell(value) for key, value in row.items()}
+        hashes = array.array("Q")
+        for position, row in _rows(path):
+            hashes.append(_id_hash(restore_cell(queue.example_id(finder, row, self._id_column))))
+            if finder == "conflicts":
+                yield beam.pvalue.TaggedOutput(self.MEMBERS, queue.conflict_member(position, _restored(row)))
+        yield beam.pvalue.TaggedOutput(self.ROWS_READ, (finder, len(hashes)))
+        yield np.frombuffer(hashes, dtype=np.uint64)
 
 
-class _Signals(beam.DoFn):
-    """A finder row -> (example_id, Signal); a conflicts row also -> (group_id, member) on MEMBERS."""
-    MEMBERS = "members"
+class _RepeatedHashes(beam.CombineFn):
+    """The id hashes that occur more than once in all files (a sorted array), from each file's hashes."""
 
-    def __init__(self, id_column, labeler_columns, metadata_columns):
-        self._columns = dict(id_column=id_column, labeler_columns=labeler_columns, metadata_columns=metadata_columns)
+    def create_accumulator(self):
+        return []
 
-    def process(self, finder_position_row):
-        finder, position, row = finder_position_row
-        yield queue.signal(finder, position, row, **self._columns)
-        if finder == "conflicts":
-            yield beam.pvalue.TaggedOutput(self.MEMBERS, queue.conflict_member(position, row))
+    def add_input(self, arrays, hashes):
+        arrays.append(hashes)
+        return arrays
+
+    def merge_accumulators(self, accumulators):
+        return [hashes for arrays in accumulators for hashes in arrays]
+
+    def extract_output(self, arrays):
+        hashes = np.sort(np.concatenate([np.empty(0, np.uint64), *arrays]))
+        return np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
 
 
 class _GroupMembers(beam.CombineFn):
@@ -90,39 +137,107 @@ class _GroupMembers(beam.CombineFn):
         return summary
 
 
-def _conflict_reasons(group_and_joined):
-    """(group_id, {summary: [summary], members: [(position, example_id, label)...]}) -> (example_id, the reason
-    signal of that row)."""
-    group_id, joined = group_and_joined
-    (summary,) = joined["summary"]
-    for member in joined["members"]:
-        position, example_id, _ = member
-        yield example_id, queue.conflict_reason_signal(position, queue.conflict_reason(group_id, member, summary))
+def _csv_fields(cells):
+    """The CSV text of `cells` (several) without a line end; such texts joined by commas are the row's CSV line."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(cells)  # "\n": the writer quotes cells holding its line end
+    return text.getvalue()[:-1]
 
 
-class _Merge(beam.CombineFn):
-    """An example's signals (few: one per finder and its conflict reason), merged once all have arrived."""
+def _ranked_row(entry, metadata_columns):
+    """A merged example -> (its queue row as one bytes string, its `finders` cell). The string is
+    queue.rank_bytes(entry) (so bytes order is queue order), the CSV text before and after the priority, and those
+    parts' lengths (`_text_of` cuts it back)."""
+    row = queue.queue_row(entry, metadata_columns)
+    cut = spreadsheet_row(row, MAX_DISPLAY_CHARS, keep_whole=queue.QUEUE_COLUMNS)
+    cells = [cut[c] for c in queue.QUEUE_COLUMNS + queue.EXTRA_COLUMNS + metadata_columns]
+    rank, before, after = queue.rank_bytes(entry), _csv_fields(cells[:4]).encode(), _csv_fields(cells[5:]).encode()
+    return b"".join((rank, before, after, struct.pack(">II", len(rank), len(before)))), row["finders"]
 
-    def create_accumulator(self):
-        return []
 
-    def add_input(self, signals, s):
-        signals.append(s)
-        return signals
+def _text_of(ranked):
+    """The CSV text (before, after the priority) of a `_ranked_row` string."""
+    rank_length, before_length = struct.unpack(">II", ranked[-8:])
+    return ranked[rank_length:rank_length + before_length], ranked[rank_length + before_length:-8]
 
-    def merge_accumulators(self, accumulators):
-        return [s for signals in accumulators for s in signals]
 
-    def extract_output(self, signals):
-        return signals
+class _QueueRows(_ReadsCsv):
+    """Pass 2, (finder, path) -> for a row whose id occurs once in all files, its example's ranked queue row (and
+    its finder on FINDERS); for a row whose id's hash is among `repeated` (sorted), (example_id, the row's Signal
+    pickled) on REPEATED, to be merged with the example's other rows."""
+    REPEATED, FINDERS = "repeated", "finders"
+
+    def __init__(self, id_column, labeler_columns, metadata_columns):
+        self._columns = dict(id_column=id_column, labeler_columns=labeler_columns, metadata_columns=metadata_columns)
+        self._metadata_columns = metadata_columns
+
+    def process(self, finder_and_path, repeated, group_summaries):
+        finder, path = finder_and_path
+        signals = []
+        for position, row in _rows(path):
+            signals.append(queue.signal(finder, position, _restored(row), group_summaries=group_summaries,
+                                        **self._columns))
+            if len(signals) == LOOKUP_CHUNK_ROWS:
+                yield from self._route(signals, repeated)
+                signals = []
+        yield from self._route(signals, repeated)
+
+    def _route(self, signals, repeated):
+        hashes = np.fromiter((_id_hash(example_id) for example_id, _ in signals), np.uint64, len(signals))
+        at = np.minimum(np.searchsorted(repeated, hashes), max(len(repeated) - 1, 0))
+        is_repeated = repeated[at] == hashes if len(repeated) else np.zeros(len(signals), bool)
+        for (example_id, s), again in zip(signals, is_repeated):
+            if again:
+                yield beam.pvalue.TaggedOutput(self.REPEATED, (example_id, pickle.dumps(tuple(s))))
+            else:
+                ranked, finders = _ranked_row(queue.merge(example_id, [s]), self._metadata_columns)
+                yield ranked
+                yield beam.pvalue.TaggedOutput(self.FINDERS, finders)
+
+
+class _MergeRepeated(beam.DoFn):
+    """(example_id, its pickled Signals) -> its ranked queue row; its `finders` cell on FINDERS."""
+    FINDERS = _QueueRows.FINDERS
+
+    def __init__(self, metadata_columns):
+        self._metadata_columns = metadata_columns
+
+    def process(self, id_and_signals):
+        example_id, signals = id_and_signals
+        entry = queue.merge(example_id, [queue.Signal._make(pickle.loads(s)) for s in signals])
+        ranked, finders = _ranked_row(entry, self._metadata_columns)
+        yield ranked
+        yield beam.pvalue.TaggedOutput(self.FINDERS, finders)
+
+
+class _TopOfBundle(beam.DoFn):
+    """The bundle's `n` greatest ranked rows, greatest first, as one list keyed None. (Beam's Top.Of does this for
+    one PCollection; the queue's rows come as two, and flattening them first would hold them all on this runner.)"""
+
+    def __init__(self, n):
+        self._n = n
+
+    def start_bundle(self):
+        self._heap = []
+
+    def process(self, ranked):
+        if len(self._heap) < self._n:
+            heapq.heappush(self._heap, ranked)
+        else:
+            heapq.heappushpop(self._heap, ranked)
+
+    def finish_bundle(self):
+        top, self._heap = self._heap, []
+        top.sort(reverse=True)
+        yield window.GlobalWindows.windowed_value((None, top))
 
 
 class _CountRows(beam.CombineFn):
     def create_accumulator(self):
         return {}
 
-    def add_input(self, counts, row):
-        return queue.count(counts, row)
+    def add_input(self, counts, finders):
+        return queue.count(counts, finders)
 
     def merge_accumulators(self, accumulators):
         return queue.merge_counts(accumulators)
@@ -131,31 +246,28 @@ class _CountRows(beam.CombineFn):
         return counts
 
 
-def _csv_fields(cells):
-    """The CSV text of `cells` (several) without a line end; such texts joined by commas are the row's CSV line."""
-    text = io.StringIO()
-    csv.writer(text, lineterminator="\n").writerow(cells)  # "\n": the writer quotes cells holding its line end
-    return text.getvalue()[:-1]
-
-
 class _WriteQueue(beam.DoFn):
-    """Writes the ranked rows (at most max_rows; each the CSV text before and after its priority, so the ranking
-    holds two strings a row) with their priority; yields how many."""
+    """(None, the bundles' top lists) -> review_queue.csv: the first `max_rows` of their merge, each with its
+    priority; yields how many."""
 
-    def __init__(self, path, columns):
-        self._path, self._columns = path, columns
+    def __init__(self, path, columns, max_rows):
+        self._path, self._columns, self._max_rows = path, columns, max_rows
 
-    def process(self, ranked):
-        with fileio.open(self._path, "w") as f:
-            lines = [_csv_fields(self._columns)]
-            for priority, (_, before, after) in enumerate(ranked, start=1):
-                lines.append(f"{before},{priority},{after}")
+    def process(self, keyed_tops):
+        _, tops = keyed_tops
+        written = 0
+        with fileio.open(self._path, "wb") as f:
+            lines = [_csv_fields(self._columns).encode()]
+            for ranked in itertools.islice(heapq.merge(*tops, reverse=True), self._max_rows):
+                written += 1
+                before, after = _text_of(ranked)
+                lines.append(b"%s,%d,%s" % (before, written, after))
                 if len(lines) == WRITE_CHUNK_ROWS:
-                    f.write("\n".join(lines) + "\n")
+                    f.write(b"\n".join(lines) + b"\n")
                     lines = []
             if lines:
-                f.write("\n".join(lines) + "\n")
-        yield len(ranked)
+                f.write(b"\n".join(lines) + b"\n")
+        yield written
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -174,38 +286,34 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         fileio.makedirs(output.uri)
         results = Results(self._get_tmp_dir())
 
-        def ranked_row(example_and_signals):
-            entry = queue.merge(*example_and_signals)
-            row = queue.queue_row(entry, metadata_columns)
-            cut = spreadsheet_row(row, MAX_DISPLAY_CHARS, keep_whole=queue.QUEUE_COLUMNS)
-            cells = [cut[c] for c in columns]
-            before, after = _csv_fields(cells[:4]), _csv_fields(cells[5:])  # the priority goes between them
-            return queue.rank_key(entry), (row["finders"], row["signals"]), before, after
-
+        id_column, labeler_columns = exec_properties["id_column"], json.loads(exec_properties["labeler_columns"])
         with self._make_beam_pipeline() as p:
-            rows = (p | "Files" >> beam.Create(files) | "Spread" >> beam.Reshuffle()
-                    | "ReadRows" >> beam.ParDo(_ReadRows()))
-            signals = rows | "Signals" >> beam.ParDo(_Signals(
-                exec_properties["id_column"], json.loads(exec_properties["labeler_columns"]),
-                metadata_columns)).with_outputs(_Signals.MEMBERS, main="signals")
-            members = signals[_Signals.MEMBERS]
-            summaries = members | "GroupSummaries" >> beam.CombinePerKey(_GroupMembers())
-            reasons = ({"summary": summaries, "members": members} | "JoinGroups" >> beam.CoGroupByKey()
-                       | "ConflictReasons" >> beam.FlatMap(_conflict_reasons))
-            ranked = ((signals.signals, reasons) | "AllSignals" >> beam.Flatten()
-                      | "PerExample" >> beam.CombinePerKey(_Merge()) | "Rows" >> beam.Map(ranked_row))
-            results.collect("read", rows | "Finder" >> beam.Map(lambda r: r[0]) | beam.combiners.Count.PerElement())
-            results.collect("counts", ranked | "CountFields" >> beam.Map(
-                lambda r: {"finders": r[1][0], "signals": r[1][1]}) | "Count" >> beam.CombineGlobally(_CountRows()))
-            written = (ranked | "Text" >> beam.Map(lambda r: (r[0], r[2], r[3]))
-                       | "Rank" >> beam.combiners.Top.Of(max_rows, key=lambda r: r[0], reverse=True)
-                       | "Write" >> beam.ParDo(_WriteQueue(os.path.join(output.uri, QUEUE_FILE), columns)))
+            finder_files = p | "Files" >> beam.Create(files) | "Spread" >> beam.Reshuffle()
+            first = finder_files | "IdHashes" >> beam.ParDo(_IdHashes(id_column)).with_outputs(
+                _IdHashes.ROWS_READ, _IdHashes.MEMBERS, main="hashes")
+            repeated = first.hashes | "RepeatedIds" >> beam.CombineGlobally(_RepeatedHashes())
+            summaries = first[_IdHashes.MEMBERS] | "GroupSummaries" >> beam.CombinePerKey(_GroupMembers())
+            single = finder_files | "QueueRows" >> beam.ParDo(
+                _QueueRows(id_column, labeler_columns, metadata_columns), beam.pvalue.AsSingleton(repeated),
+                beam.pvalue.AsDict(summaries)).with_outputs(_QueueRows.REPEATED, _QueueRows.FINDERS, main="ranked")
+            merged = (single[_QueueRows.REPEATED] | "GroupRepeated" >> beam.GroupByKey()
+                      | "MergeRepeated" >> beam.ParDo(_MergeRepeated(metadata_columns)).with_outputs(
+                          _MergeRepeated.FINDERS, main="ranked"))
+            tops = (single.ranked | "TopOfSingle" >> beam.ParDo(_TopOfBundle(max_rows)),
+                    merged.ranked | "TopOfMerged" >> beam.ParDo(_TopOfBundle(max_rows)),
+                    p | "NoRows" >> beam.Create([(None, [])]))  # so that the writer runs when no row is flagged
+            written = (tops | "Tops" >> beam.Flatten() | "GatherTops" >> beam.GroupByKey()
+                       | "Write" >> beam.ParDo(_WriteQueue(os.path.join(output.uri, QUEUE_FILE), columns, max_rows)))
+            results.collect("read", first[_IdHashes.ROWS_READ])
+            counts = (single[_QueueRows.FINDERS] | "CountSingle" >> beam.CombineGlobally(_CountRows()),
+                      merged[_MergeRepeated.FINDERS] | "CountMerged" >> beam.CombineGlobally(_CountRows()))
+            results.collect("counts", counts | "Counts" >> beam.Flatten())
             results.collect("written", written)
 
         read = dict(map(tuple, results["read"]))
         for key in sources:
             sources[key]["rows"] = read.get(FINDER_OF_INPUT[key], 0)
-        (counts,) = results["counts"]
+        counts = queue.merge_counts(results["counts"])
         (rows_written,) = results["written"]
         summary = queue.summarize(counts, rows_written, max_rows, sources, [FINDER_OF_INPUT[key] for key in sources])
         with fileio.open(os.path.join(output.uri, SUMMARY_FILE), "w") as f:

@@ -16,13 +16,14 @@ count as 1, no evidence); then the lower labeler agreement (without one: 1); the
 suggested_label: the labelers' consensus when it differs from the given label (people outrank a model), else
 the label LabelErrors suggests; empty when no finder suggests one (a conflict alone says only that labels differ).
 
-How the pieces fit: `signal` turns one finder row into (example_id, Signal); a conflicts row's reason needs its
-group, so `conflict_member` + `GroupMembers` summarise each group in a small accumulator and `conflict_reason`
-writes the row's reason from that summary; `merge` replays an example's signals in a fixed order (finder, then the
+How the pieces fit: a conflicts row's reason needs its group, so `conflict_member` + `GroupMembers` summarise each
+group in a small accumulator first; `signal` turns one finder row into (example_id, Signal), a conflicts row's
+reason written from its group's summary; `merge` replays an example's signals in a fixed order (finder, then the
 row's position in its file), so the result never depends on the order they arrive in; `rank_key` orders the
-merged examples and `queue_row` is the row written.
+merged examples (`rank_bytes` is the same order as one bytes string) and `queue_row` is the row written.
 """
 import math
+import struct
 from collections import namedtuple
 
 # The corrections file of components/corrections reads the first column and the last three; the rest is context.
@@ -37,8 +38,8 @@ MAX_LISTED_PARTNERS = 5
 DEFAULT_MAX_ROWS = 500_000
 
 # One finder's flag on one example. `order` = (finder's index in FINDERS, row position in its file) fixes the order
-# `merge` applies signals in. `text` is the reason (None for a conflicts row until `conflict_reason` supplies it);
-# the other fields are what that row says about the example ("" or NaN when it says nothing).
+# `merge` applies signals in. `text` is the reason; the other fields are what that row says about the example ("" or
+# NaN when it says nothing).
 Signal = namedtuple("Signal", "order finder text given_label split metadata consensus agreement quality_score "
                               "model_suggestion weak_slice_prediction")
 
@@ -60,22 +61,31 @@ def _signal(finder, position, text="", given_label="", split="", metadata=(), co
                   agreement, quality_score, model_suggestion, weak_slice_prediction)
 
 
-def signal(finder, position, row, *, id_column="example_id", labeler_columns=(), metadata_columns=()):
+def example_id(finder, row, id_column="example_id"):
+    """The id of the example a finder's row flags (disagreements.csv names it by the pipeline's id column)."""
+    return row[id_column] if finder == "label_consistency" else row["example_id"]
+
+
+def signal(finder, position, row, *, id_column="example_id", labeler_columns=(), metadata_columns=(),
+           group_summaries=None):
     """(example_id, Signal) of row number `position` of `finder`'s file (a csv.DictReader dict).
 
     disagreements rows: <id_column>, one column per labeler, consensus, agreement, label, split.
-    conflicts rows: group_id, example_id, label, split, metadata... (the reason comes from `conflict_reason`).
+    conflicts rows: group_id, example_id, label, split, metadata...; the reason is written from the row's group in
+      `group_summaries` ({group_id: GroupMembers summary} of the whole file).
     label_issues rows: example_id, given_label, suggested_label, quality_score, metadata... .
     weak_slice_examples rows: example_id, given_label, predicted_label, slice, diagnosis, split."""
     metadata = lambda: [(c, row.get(c, "")) for c in metadata_columns]  # noqa: E731
     if finder == "label_consistency":
         votes = ", ".join(f"{labeler}={row.get(labeler) or '(none)'}" for labeler in labeler_columns)
         agreement = _number(row["agreement"])
-        return row[id_column], _signal(
+        return example_id(finder, row, id_column), _signal(
             finder, position, f"labelers disagree ({votes}, agreement {agreement:.2f}, consensus {row['consensus']})",
             row["label"], row.get("split", ""), consensus=row["consensus"], agreement=agreement)
     if finder == "conflicts":
-        return row["example_id"], _signal(finder, position, None, row["label"], row.get("split", ""), metadata())
+        group_id, member = conflict_member(position, row)
+        reason = conflict_reason(group_id, member, group_summaries[group_id])
+        return row["example_id"], _signal(finder, position, reason, row["label"], row.get("split", ""), metadata())
     if finder == "label_errors":
         quality = _number(row["quality_score"])
         return row["example_id"], _signal(
@@ -164,24 +174,37 @@ class Entry:
 
 def merge(example_id, signals):
     """The Entry of an example from all its signals, applied in (finder, position) order whatever order they came
-    in. A conflicts signal and its reason arrive separately (the reason as a signal with only `text`); they are
-    joined here."""
+    in."""
     entry = Entry(example_id)
-    reasons = {s.order: s.text for s in signals if s.finder == "conflicts" and s.text is not None}
-    for s in sorted((s for s in signals if not (s.finder == "conflicts" and s.text is not None)),
-                    key=lambda s: s.order):
-        entry.note(s._replace(text=reasons.get(s.order, "")) if s.finder == "conflicts" else s)
+    for s in sorted(signals, key=lambda s: s.order):
+        entry.note(s)
     return entry
-
-
-def conflict_reason_signal(position, text):
-    """The reason of the conflicts row at `position`, as a signal `merge` joins to that row's signal."""
-    return _signal("conflicts", position, text)
 
 
 def rank_key(entry):
     """Sorts the queue: more signals, lower label quality, lower agreement, then the id (unique, so no ties)."""
     return (-len(entry.reasons), _or_one(entry.quality_score), _or_one(entry.agreement), entry.example_id)
+
+
+_COMPLEMENT = bytes(255 - b for b in range(256))
+
+
+def _ascending_float(value):
+    """8 bytes whose byte order is the float's order (IEEE 754 bits, sign flipped; -0.0 made 0.0 as in `==`)."""
+    (bits,) = struct.unpack(">Q", struct.pack(">d", value + 0.0))
+    return (bits ^ 0xFFFF_FFFF_FFFF_FFFF if bits >> 63 else bits | 1 << 63).to_bytes(8, "big")
+
+
+def rank_bytes(entry):
+    """`rank_key` as bytes, greatest first: entries sorted by rank_bytes in descending order are sorted by rank_key.
+    So a ranking can keep each row as one bytes string (this prefix, then the row's text) and compare bytes. The id
+    (UTF-8, whose byte order is code point order) ends with 00 00 and has each 00 byte written 00 FF, so no id's
+    bytes are a prefix of another's and what follows the key never decides the order; all bytes are then
+    complemented to turn ascending into descending."""
+    ascending = b"".join((bytes([255 - len(entry.reasons)]), _ascending_float(_or_one(entry.quality_score)),
+                          _ascending_float(_or_one(entry.agreement)),
+                          entry.example_id.encode("utf-8", "surrogatepass").replace(b"\0", b"\0\xff"), b"\0\0"))
+    return ascending.translate(_COMPLEMENT)
 
 
 def queue_row(entry, metadata_columns, priority=None):
@@ -201,29 +224,27 @@ def queue_row(entry, metadata_columns, priority=None):
 def build_queue(rows_by_finder, *, id_column="example_id", labeler_columns=(), metadata_columns=()):
     """The ranked queue rows of small in-memory inputs, by the same steps the executor's Beam pipeline runs:
     `rows_by_finder` maps each finder that ran (a name in FINDERS) to its file's rows (csv.DictReader dicts)."""
-    signals, groups = {}, {}
+    summaries = {}
+    for position, row in enumerate(rows_by_finder.get("conflicts", ())):
+        group_id, member = conflict_member(position, row)
+        summaries[group_id] = GroupMembers.add(summaries.get(group_id, GroupMembers.create()), member)
+    signals = {}
     for finder, rows in rows_by_finder.items():
         for position, row in enumerate(rows):
             example_id, s = signal(finder, position, row, id_column=id_column, labeler_columns=labeler_columns,
-                                   metadata_columns=metadata_columns)
+                                   metadata_columns=metadata_columns, group_summaries=summaries)
             signals.setdefault(example_id, []).append(s)
-            if finder == "conflicts":
-                group_id, member = conflict_member(position, row)
-                groups.setdefault(group_id, []).append((example_id, member))
-    for group_id, members in groups.items():
-        summary = GroupMembers.merge([GroupMembers.add(GroupMembers.create(), m) for _, m in members])
-        for example_id, member in members:
-            signals[example_id].append(conflict_reason_signal(member[0], conflict_reason(group_id, member, summary)))
     ranked = sorted((merge(i, s) for i, s in signals.items()), key=rank_key)
     return [queue_row(entry, metadata_columns, priority) for priority, entry in enumerate(ranked, start=1)]
 
 
-def count(counts, row):
-    """Adds a queue row to summary counts: {"rows": n, "finders": {finder: n}, "signals": {"k": n}}."""
+def count(counts, finders):
+    """Adds a queue row (its `finders` cell) to summary counts: {"rows": n, "finders": {finder: n}, "signals":
+    {"k": n}}."""
     counts["rows"] = counts.get("rows", 0) + 1
-    for finder in row["finders"].split(","):
+    for finder in finders.split(","):
         counts.setdefault("finders", {})[finder] = counts.get("finders", {}).get(finder, 0) + 1
-    signals = str(row["signals"])
+    signals = str(len(finders.split(",")))
     counts.setdefault("signals", {})[signals] = counts.get("signals", {}).get(signals, 0) + 1
     return counts
 
