@@ -101,15 +101,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                                     results if model is None else None)
             if model is None:
                 self._sum(p, encoded, len(labelers), len(classes), False, results)
-            disagreements = []
             for split, batch_and_codes in encoded.items():
                 written = batch_and_codes | f"Consensus[{split}]" >> beam.ParDo(
                     WriteConsensus(encoder, classes, method, split, model)).with_outputs(
                         "disagreements", main="records")
                 _ = written.records | f"Write[{split}]" >> WriteSplit(split, split_uris, "LabelConsistency")
-                disagreements.append(written.disagreements)
-            _ = (tuple(disagreements) | "FlattenDisagreements" >> beam.Flatten()
-                 | "WriteDisagreements" >> WriteKeyedLines(lines_prefix))
+                # Per split, under a prefix of its own: write_sorted merges every file under lines_prefix.
+                _ = written.disagreements | f"WriteDisagreements[{split}]" >> WriteKeyedLines(
+                    f"{lines_prefix}-{split}")
         header = ",".join([id_column] + labelers + list(DISAGREEMENT_COLUMNS))
         write_sorted(lines_prefix, os.path.join(out.uri, DISAGREEMENTS_FILE), header)
 
@@ -141,10 +140,15 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
     @staticmethod
     def _sum(p, encoded, n_labelers, n_classes, with_patterns, results):
-        """Collects the summed statistics (and, for Dawid-Skene, the label-pattern counts) into `results`."""
-        summed = (tuple(encoded.values()) | "Flatten" >> beam.Flatten()
-                  | "Codes" >> beam.Map(lambda batch_and_codes: batch_and_codes[1])
-                  | "Sum" >> beam.CombineGlobally(StatsCombine(n_labelers, n_classes, with_patterns)))
+        """Collects the summed statistics (and, for Dawid-Skene, the label-pattern counts) into `results`. Each split
+        is summed on its own and only the per-split sums (one element each) are flattened and merged: the local
+        runner holds a multi-input Flatten's elements whole, so flattening the splits' batches held every one."""
+        combine = StatsCombine(n_labelers, n_classes, with_patterns)
+        per_split = tuple(batch_and_codes | f"Codes[{split}]" >> beam.Map(lambda b: b[1])
+                          | f"Sum[{split}]" >> beam.CombineGlobally(combine)
+                          for split, batch_and_codes in encoded.items())
+        summed = (per_split | "FlattenSums" >> beam.Flatten()
+                  | "Sum" >> beam.CombineGlobally(combine.merge_accumulators))
         results.collect("stats", summed | "StatsJson" >> beam.Map(
             lambda acc: {"stats": stats_to_json(acc[0]), "unknown": acc[1], "patterns": patterns_to_json(acc[2])}))
 
@@ -157,9 +161,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
         results = Results(self._get_tmp_dir())
         with self._make_beam_pipeline() as p:
-            found = (tuple(p | f"Read[{s}]" >> read.record_batches(examples, s, columns_schema, "LabelConsistency")
-                           for s in splits)
-                     | beam.Flatten() | beam.FlatMap(values) | beam.Distinct()
+            found = (p | "Read" >> read.record_batches_of_splits(examples, splits, columns_schema, "LabelConsistency")
+                     | beam.FlatMap(values) | beam.Distinct()
                      | beam.combiners.Sample.FixedSizeGlobally(_MAX_CLASSES + 1))
             results.collect("label_classes", found)
         (classes,) = results["label_classes"]

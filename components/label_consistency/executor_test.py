@@ -199,6 +199,25 @@ def test_fail_gate_stops_with_worst_classes_and_summary_path(demo):
         assert json.load(f)["gate"]["status"] == "fail"
 
 
+def test_without_a_schema_domain_the_classes_are_the_values_of_every_split(demo, demo_report, tmp_path):
+    examples, schema, _ = demo
+    proto = io_utils.SchemaReader().read(os.path.join(schema.uri, "schema.pbtxt"))
+    for feature in proto.feature:
+        if feature.name in ["species"] + LABELERS:
+            feature.ClearField("domain")
+            feature.ClearField("string_domain")
+    no_domain = standard_artifacts.Schema()
+    no_domain.uri = str(tmp_path / "schema")
+    io_utils.write_pbtxt_file(os.path.join(no_domain.uri, "schema.pbtxt"), proto)
+    assert executor.classes_from_schema(proto, "species", LABELERS) is None
+    outputs = run_executor(examples, no_domain, str(tmp_path / "out"))
+    metrics = json.load(open(outputs["metrics"]))
+    _, with_domain = demo_report
+    frame, _ = demo_labels()
+    assert sorted(metrics["per_class"]) == sorted(set(frame[["species"] + LABELERS].values.ravel()) - {""})
+    assert metrics == with_domain
+
+
 def test_missing_labeler_column_is_named(demo, tmp_path):
     examples, schema, _ = demo
     named = r"\[labels\] labeler_columns: column\(s\) 'labeler_x' not found"

@@ -1,7 +1,9 @@
 """Labels given in long form (a CSV of example_id, labeler_id, label) joined to the Examples on their id, as one
 record batch per group of examples with one column per labeler, the shape the encoder reads.
 
-The join is a Beam CoGroupByKey (a shuffle): nothing is held per example in one process.
+The join is a Beam CoGroupByKey (a shuffle) with one input per split, not the splits flattened first: on Dataflow,
+Flink or Spark nothing is held per example in one process; the local FnApiRunner holds the shuffle (and the
+CoGroupByKey's own flatten of its inputs) in memory, so there long-form input grows with the examples.
 """
 import csv
 from collections import Counter
@@ -18,6 +20,11 @@ from components.label_consistency.encoding import LabelConsistencyError, flat_st
 RAW_RECORD = "__raw_record__"  # the column of record batches that holds each example's serialized record
 
 LONG_FORM_COLUMNS = ("example_id", "labeler_id", "label")
+_LABELS = "labels"  # the CoGroupByKey tag of the long-form rows; a split's examples are tagged by _records_tag
+
+
+def _records_tag(split):
+    return f"records:{split}"
 
 
 def long_form_labelers(path):
@@ -44,25 +51,25 @@ def _parse_long_form(line):
     return (row[0], (row[1], row[2])) if len(row) == 3 and row[0] and row[1] else ("", None)
 
 
-def _keyed_records(batch, split, id_column, label_column):
-    """(example id, (split, label, raw record)) per example of a record batch."""
+def _keyed_records(batch, id_column, label_column):
+    """(example id, (label, raw record)) per example of a record batch."""
     ids, labels = np.full(batch.num_rows, "", object), np.full(batch.num_rows, "", object)
     for column, out in ((id_column, ids), (label_column, labels)):
         if column in batch.schema.names:
             parents, values = flat_strings(batch.column(column))
             out[parents] = values.to_pylist()
     raw = pc.list_flatten(batch.column(RAW_RECORD)).to_pylist()
-    return [(ids[i], (split, labels[i], raw[i])) for i in range(batch.num_rows)]
+    return [(ids[i], (labels[i], raw[i])) for i in range(batch.num_rows)]
 
 
-def _join_row(joined, labelers):
+def _join_row(joined, labelers, splits):
     """One example's labels from the long form: rows per split, plus problem counts (tagged 'problems')."""
     example_id, grouped = joined
-    given = [v for v in grouped["labels"] if v is not None]
+    given = [v for v in grouped[_LABELS] if v is not None]
     counts = Counter()
     if example_id == "":
         counts["malformed long-form rows (not 3 fields, or no example_id / labeler_id)"] += len(given) + len(
-            [v for v in grouped["labels"] if v is None])
+            [v for v in grouped[_LABELS] if v is None])
         given = []
     by_labeler = {}
     for labeler, label in given:
@@ -75,10 +82,11 @@ def _join_row(joined, labelers):
             counts["conflicting duplicates (that labeler's label treated as missing)"] += 1
         else:
             labels[labeler] = values[0]
-    if not grouped["records"] and given:
+    if given and not any(grouped[_records_tag(split)] for split in splits):
         counts["long-form rows whose example_id is not in the Examples"] += len(given)
-    for split, label, raw in grouped["records"]:
-        yield split, (example_id, label, [labels.get(l, "") for l in labelers], raw)
+    for split in splits:
+        for label, raw in grouped[_records_tag(split)]:
+            yield split, (example_id, label, [labels.get(l, "") for l in labelers], raw)
     if counts:
         yield beam.pvalue.TaggedOutput("problems", dict(counts))
 
@@ -97,17 +105,16 @@ def _to_record_batch(rows, id_column, label_column, labelers):
 
 def join_long_form(p, batches, path, labelers, id_column, label_column):
     """({split: record batches with one column per labeler id}, the summed problem counts as one dict), built by
-    joining the long-form rows to the Examples on the id (a shuffle; nothing is held per example in one process)."""
+    joining the long-form rows to the Examples on the id (a shuffle: see the module docstring)."""
     labels = (p | "ReadLongForm" >> beam.io.ReadFromText(path, skip_header_lines=1)
               | "ParseLongForm" >> beam.Map(_parse_long_form))
-    keyed = [batch | f"Key[{split}]" >> beam.FlatMap(_keyed_records, split, id_column, label_column)
-             for split, batch in batches.items()]
-    records = tuple(keyed) | "FlattenRecords" >> beam.Flatten()
-    joined = ({"labels": labels, "records": records} | "Join" >> beam.CoGroupByKey()
-              | "Rows" >> beam.FlatMap(_join_row, labelers).with_outputs("problems", main="rows"))
+    split_names = list(batches)
+    records = {_records_tag(split): batch | f"Key[{split}]" >> beam.FlatMap(_keyed_records, id_column, label_column)
+               for split, batch in batches.items()}
+    joined = ({_LABELS: labels, **records} | "Join" >> beam.CoGroupByKey()
+              | "Rows" >> beam.FlatMap(_join_row, labelers, split_names).with_outputs("problems", main="rows"))
     problems = joined.problems | "SumProblems" >> beam.CombineGlobally(
         lambda dicts: dict(sum((Counter(d) for d in dicts), Counter())))
-    split_names = list(batches)
     parts = joined.rows | "BySplit" >> beam.Partition(lambda row, n: split_names.index(row[0]), len(split_names))
     return {split: (part | f"Values[{split}]" >> beam.Values() | f"Batch[{split}]" >> beam.BatchElements(
         min_batch_size=100, max_batch_size=10000)
