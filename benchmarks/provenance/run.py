@@ -1,16 +1,18 @@
 """Provenance's value counting at scale: the one pass over the examples that counts the label and metadata values
 (the split copy and the input fingerprint are file copies and hashes, not measured here).
 
-    python benchmarks/provenance/run.py [--rows 200000] [--mode in_memory]
+    python benchmarks/provenance/run.py [--rows 200000] [--mode in_memory] [--splits 2]
 
 Rows: a unique id, a label (3 classes, 5% missing), two metadata columns (`site`, `season`), four float32
 measurements and a categorical feature, written as an Examples artifact by the shared shard writer
 (benchmarks/synthetic_examples.py). Counted: the label, site, season and the id (an id-like metadata column: one
-distinct value per example, trimmed to the most frequent). Prints time, CPU seconds and peak memory of the whole
+distinct value per example, trimmed to the most frequent). `--splits 2` adds an 'eval' split holding a copy of the
+train split's files (so the splits' counts must be merged; each id then occurs twice). Prints time, CPU seconds and peak memory of the whole
 process tree (benchmarks/peak_memory.py) and the counts found.
 """
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 
@@ -25,6 +27,7 @@ from benchmarks.synthetic_examples import write_examples_artifact  # noqa: E402
 from components.provenance.executor import Executor  # noqa: E402
 from pipeline.configs import Config  # noqa: E402
 from pipeline.local_runner import beam_args  # noqa: E402
+from tfx.types import artifact_utils  # noqa: E402
 
 
 def make_batch(n, rng):
@@ -46,6 +49,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--mode", default="in_memory", choices=["in_memory", "multi_processing"])
+    parser.add_argument("--splits", type=int, default=1, choices=[1, 2], help="2: an 'eval' copy of the train split")
     args = parser.parse_args()
     config = Config()
     config.pipeline.beam_mode = args.mode
@@ -53,11 +57,15 @@ def main():
         batch = make_batch(args.rows, np.random.default_rng(0))
         examples = write_examples_artifact(os.path.join(tmp, "examples"), batch)
         del batch
+        splits = ["train", "eval"][:args.splits]
+        if args.splits == 2:
+            shutil.copytree(os.path.join(examples.uri, "Split-train"), os.path.join(examples.uri, "Split-eval"))
+            examples.split_names = artifact_utils.encode_split_names(splits)
         executor = Executor(Executor.Context(beam_pipeline_args=beam_args(config), tmp_dir=os.path.join(tmp, "tmp"),
                                              unique_id="benchmark"))
         with PeakMemory() as peak:
-            per_split, counts = executor._count_values(examples, ["train"], ["species", "site", "season", "example_id"])
-    print(f"examples: {args.rows:,}; Beam {args.mode}")
+            per_split, counts = executor._count_values(examples, splits, ["species", "site", "season", "example_id"])
+    print(f"examples: {args.rows:,} per split, splits {splits}; Beam {args.mode}")
     print(f"Provenance value counting: {peak.describe()}")
     print(f"per split: {per_split}")
     for column, (pairs, distinct) in sorted(counts.items()):
