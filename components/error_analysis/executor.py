@@ -4,10 +4,12 @@ Pass 1 (the sample) keeps, per split, the `max_fit_examples` rows with the small
 (`Top.Smallest`, bounded and deterministic): the numeric slice columns' quantile bins come from its eval rows and
 the levers fit on it. Pass 2 reads the examples again (no PCollection is kept between passes): the eval split's
 serialized examples go through tfx_bsl's RunInference with the model's `serving_default` signature (the one serving
-uses), every row is counted per slice (single columns and pairs) in a lifted CombineGlobally whose accumulator holds
-counts per slice key and each slice's smallest error ids (slices.count_rows, merge_counts), and the eval predictions
-stream to a text sink. The search (Fisher, Benjamini-Hochberg, Newcombe) then runs on the counts in this process.
+uses), every row is counted per slice (single columns and pairs) in a lifted CombineGlobally per split whose
+accumulator holds counts per slice key and each slice's smallest error ids (slices.count_rows, merge_counts), and the
+eval predictions stream to a text sink. The splits' rows are never flattened (Beam's local runner holds a Flatten's
+input whole): the per-split counts are merged here. The search (Fisher, Benjamini-Hochberg, Newcombe) then runs on the counts in this process.
 """
+import copy
 import csv
 import hashlib
 import io
@@ -180,8 +182,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                                                      settings.slice_settings.bins) for c in settings.numeric},
                            tuple(settings.metadata), max(slices.MAX_LISTED_IDS, settings.max_review_examples),
                            settings.slice_settings.pairs)
-        self._predict_and_count(examples, splits, settings, flagged, plan, model, classes, output.uri, results)
-        counts = slices.counts_from_json(results["counts"][0])
+        counts = self._predict_and_count(examples, splits, settings, flagged, plan, model, classes, output.uri,
+                                         results)
         analysis = analyse_and_write(counts, sample, plan, settings, flagged, output.uri)
         if scratch.startswith(output.uri):
             fileio.rmtree(scratch)
@@ -206,8 +208,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                              flagged)
 
     def _predict_and_count(self, examples, splits, settings, flagged, plan, model, classes, output_uri, results):
-        """Pass 2, reading the examples again: eval predictions to eval_predictions.csv, every row counted per slice
-        into `results["counts"]`."""
+        """Pass 2, reading the examples again: eval predictions to eval_predictions.csv; returns the counts per slice
+        of every row (each split counted on its own, the small counts merged here)."""
         columns, numeric = settings.read_columns(), set(settings.numeric + settings.proxy_features)
         inference = model_spec_pb2.InferenceSpecType(saved_model_spec=model_spec_pb2.SavedModelSpec(
             model_path=path_utils.serving_model_path(model.uri), signature_name=["serving_default"]))
@@ -215,7 +217,6 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                        f"{', '.join(plan.columns)}")
         fileio.makedirs(output_uri)
         with self._make_beam_pipeline() as pipeline:
-            parts = []
             for split in splits:
                 predicted = split == slices.EVAL_SPLIT
                 batches = pipeline | f"ReadAgain[{split}]" >> read.record_batches(
@@ -232,11 +233,21 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                              shard_name_template="", header=",".join(contract.PREDICTION_COLUMNS)))
                 else:
                     parsed = batches | f"Rows[{split}]" >> beam.FlatMap(batch_rows, split, columns, numeric)
-                parts.append(parsed)
-            results.collect("counts", parts | "Flatten" >> beam.Flatten()
-                            | "Batch" >> beam.BatchElements(min_batch_size=COUNT_BATCH_ROWS,
-                                                            max_batch_size=COUNT_BATCH_ROWS)
-                            | "CountSlices" >> beam.CombineGlobally(CountSlices(plan, flagged)))
+                # Counted per split, never flattened: Beam's local runner holds a Flatten's input whole.
+                results.collect(f"counts-{split}", parsed
+                                | f"Batch[{split}]" >> beam.BatchElements(min_batch_size=COUNT_BATCH_ROWS,
+                                                                          max_batch_size=COUNT_BATCH_ROWS)
+                                | f"CountSlices[{split}]" >> beam.CombineGlobally(CountSlices(plan, flagged)))
+        return merged_split_counts([results[f"counts-{split}"][0] for split in splits], plan)
+
+
+def merged_split_counts(documents, plan):
+    """The counts of all splits from each split's counts (JSON documents), as `slices.counts_from_json` of one
+    CombineGlobally over every row would give them (keys in the same order)."""
+    counts = slices.empty_counts()
+    for document in documents:  # copied: merge_counts adopts and then changes the first stats of each key
+        slices.merge_counts(counts, slices.counts_from_json(copy.deepcopy(document)), plan.listed_ids)
+    return slices.counts_from_json(slices.counts_to_json(counts))
 
 
 def analysed_rows(rows, flagged):

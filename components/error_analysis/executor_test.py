@@ -70,6 +70,28 @@ def test_beam_counts_give_the_in_memory_search_in_both_modes(rows, tmp_path):
     assert slices.metadata_table_of_counts(counts, ["site"]) == slices.metadata_table(frame, ["site"])
 
 
+def test_split_counts_merge_to_the_counts_of_all_rows(rows):
+    """The executor counts each split on its own (no Flatten of rows) and merges the JSON counts: equal, down to the
+    JSON text, to the counts of all rows at once, also when the eval rows come in several parts whose error ids
+    compete for a slice's few listed ids."""
+    records, flagged = rows
+    frame = executor.analysed_rows(records, flagged)
+    plan = slices.plan_for(frame, CATEGORICALS, FEATURES, slices.Settings(), metadata_columns=["site"],
+                           listed_ids=5)
+
+    def document(part):
+        return json.loads(json.dumps(slices.counts_to_json(slices.count_rows(part, plan))))
+
+    whole = document(frame)
+    by_split = [document(frame[frame["split"] == split]) for split in ("eval", "train")]
+    evaluated = frame[frame["split"] == "eval"]
+    parts = [document(frame[frame["split"] == "train"])] + [document(evaluated.iloc[i::3]) for i in range(3)]
+    for documents in (by_split, parts, parts[::-1]):
+        merged = executor.merged_split_counts(documents, plan)
+        assert merged == slices.counts_from_json(whole)
+        assert json.dumps(slices.counts_to_json(merged)) == json.dumps(whole)
+
+
 def parsed_row(record, split, columns, numeric):
     """The analysed row of one serialized example as a Python parse of its tf.Example gives it (the executor's way
     before it read Arrow record batches): what batch_rows must reproduce."""
