@@ -11,9 +11,9 @@ must meet another row are shuffled, each as one bytes string.
 2. Pass 2 streams the files again with those two as side inputs (its main input is the list of files, so nothing
    else is held for it). A row whose id occurs once is its example's whole entry: its queue row is made at once. The
    rows of repeated ids (and of any id whose hash happens to collide with one) are grouped by id and merged.
-3. The ranking: each bundle of each of the two streams keeps its `max_rows` highest-ranked rows, each one bytes
-   string (queue.rank_bytes, then the row's CSV text); one GroupByKey brings these lists together and one DoFn
-   merges them in order and writes the first `max_rows`.
+3. The ranking is an external merge sort: each row is one bytes string (queue.rank_bytes, then its CSV text), so
+   bytes order is queue order; rows are sorted RUN_ROWS at a time and written to temporary run files; one DoFn
+   merges the runs, streaming, and writes the first `max_rows`.
 Counts are combined, so summary.json counts every flagged example even above the cap.
 
 review_queue.csv is opened in spreadsheets and comes back as a corrections file: every cell is made inert
@@ -30,6 +30,7 @@ import json
 import os
 import pickle
 import struct
+import uuid
 
 import apache_beam as beam
 import numpy as np
@@ -54,6 +55,8 @@ INPUT_FILES = {"label_consistency": DISAGREEMENTS_FILE, "conflicts": CONFLICTS_F
 FINDER_OF_INPUT = {"label_consistency": "label_consistency", "conflicts": "conflicts", "label_issues": "label_errors",
                    "error_analysis": "error_analysis"}  # input key -> its finder's name in queue.FINDERS
 WRITE_CHUNK_ROWS = 10_000  # queue rows formatted per write
+RUN_ROWS = 50_000  # ranked rows (about 250 bytes each) sorted in memory at a time, then written as a run
+RUN_READ_BYTES = 1 << 18  # read per run file at a time when merging the runs
 LOOKUP_CHUNK_ROWS = 4_096  # rows whose id hashes are looked up in the repeated ones at once
 
 
@@ -210,26 +213,54 @@ class _MergeRepeated(beam.DoFn):
         yield beam.pvalue.TaggedOutput(self.FINDERS, finders)
 
 
-class _TopOfBundle(beam.DoFn):
-    """The bundle's `n` greatest ranked rows, greatest first, as one list keyed None. (Beam's Top.Of does this for
-    one PCollection; the queue's rows come as two, and flattening them first would hold them all on this runner.)"""
+class _SortedRuns(beam.DoFn):
+    """Ranked rows -> the paths of temporary files, each a run of at most RUN_ROWS of them sorted greatest first and
+    cut to `max_rows` (rows further down a run cannot make the queue): the first half of an external merge sort, so
+    that ranking holds RUN_ROWS rows at a time, whatever the number flagged. (Beam's Top.Of keeps `max_rows` rows per
+    bundle and passes them through a Flatten and a GroupByKey, each a copy of them in memory on this runner.) A
+    retried bundle writes new files; only the paths of the bundle that succeeds reach the writer."""
 
-    def __init__(self, n):
-        self._n = n
+    def __init__(self, run_dir, max_rows):
+        self._run_dir, self._max_rows = run_dir, max_rows
 
     def start_bundle(self):
-        self._heap = []
+        self._rows = []
 
     def process(self, ranked):
-        if len(self._heap) < self._n:
-            heapq.heappush(self._heap, ranked)
-        else:
-            heapq.heappushpop(self._heap, ranked)
+        self._rows.append(ranked)
+        if len(self._rows) == RUN_ROWS:
+            yield self._write_run()
 
     def finish_bundle(self):
-        top, self._heap = self._heap, []
-        top.sort(reverse=True)
-        yield window.GlobalWindows.windowed_value((None, top))
+        if self._rows:
+            yield window.GlobalWindows.windowed_value(self._write_run())
+
+    def _write_run(self):
+        rows, self._rows = self._rows, []
+        rows.sort(reverse=True)
+        path = os.path.join(self._run_dir, f"run-{uuid.uuid4().hex}")
+        with fileio.open(path, "wb") as f:
+            for start in range(0, min(len(rows), self._max_rows), WRITE_CHUNK_ROWS):
+                f.write(b"".join(struct.pack(">I", len(r)) + r
+                                 for r in rows[start:min(start + WRITE_CHUNK_ROWS, self._max_rows)]))
+        return path
+
+
+def _run_rows(path):
+    """The rows of a run file (each a 4-byte length, then the row), read RUN_READ_BYTES at a time."""
+    with fileio.open(path, "rb") as f:
+        pending = b""
+        for block in iter(lambda: f.read(RUN_READ_BYTES), b""):
+            data, at = pending + block, 0
+            while at + 4 <= len(data):
+                (length,) = struct.unpack_from(">I", data, at)
+                if at + 4 + length > len(data):
+                    break
+                yield data[at + 4:at + 4 + length]
+                at += 4 + length
+            pending = data[at:]
+    if pending:
+        raise ValueError(f"{path}: {len(pending)} bytes after the last whole row (a cut file)")
 
 
 class _CountRows(beam.CombineFn):
@@ -247,18 +278,18 @@ class _CountRows(beam.CombineFn):
 
 
 class _WriteQueue(beam.DoFn):
-    """(None, the bundles' top lists) -> review_queue.csv: the first `max_rows` of their merge, each with its
-    priority; yields how many."""
+    """Writes review_queue.csv: the first `max_rows` rows of the merge of all sorted runs (of both streams; the
+    second half of the external merge sort, holding a block of each run), each with its priority; yields how many."""
 
     def __init__(self, path, columns, max_rows):
         self._path, self._columns, self._max_rows = path, columns, max_rows
 
-    def process(self, keyed_tops):
-        _, tops = keyed_tops
+    def process(self, _, single_runs, merged_runs):
+        ranked_rows = heapq.merge(*(_run_rows(path) for path in [*single_runs, *merged_runs]), reverse=True)
         written = 0
         with fileio.open(self._path, "wb") as f:
             lines = [_csv_fields(self._columns).encode()]
-            for ranked in itertools.islice(heapq.merge(*tops, reverse=True), self._max_rows):
+            for ranked in itertools.islice(ranked_rows, self._max_rows):
                 written += 1
                 before, after = _text_of(ranked)
                 lines.append(b"%s,%d,%s" % (before, written, after))
@@ -285,6 +316,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         output = artifact_utils.get_single_instance(output_dict["review_queue"])
         fileio.makedirs(output.uri)
         results = Results(self._get_tmp_dir())
+        run_dir = os.path.join(self._get_tmp_dir(), "ranked_runs")
+        fileio.makedirs(run_dir)
 
         id_column, labeler_columns = exec_properties["id_column"], json.loads(exec_properties["labeler_columns"])
         with self._make_beam_pipeline() as p:
@@ -299,17 +332,18 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             merged = (single[_QueueRows.REPEATED] | "GroupRepeated" >> beam.GroupByKey()
                       | "MergeRepeated" >> beam.ParDo(_MergeRepeated(metadata_columns)).with_outputs(
                           _MergeRepeated.FINDERS, main="ranked"))
-            tops = (single.ranked | "TopOfSingle" >> beam.ParDo(_TopOfBundle(max_rows)),
-                    merged.ranked | "TopOfMerged" >> beam.ParDo(_TopOfBundle(max_rows)),
-                    p | "NoRows" >> beam.Create([(None, [])]))  # so that the writer runs when no row is flagged
-            written = (tops | "Tops" >> beam.Flatten() | "GatherTops" >> beam.GroupByKey()
-                       | "Write" >> beam.ParDo(_WriteQueue(os.path.join(output.uri, QUEUE_FILE), columns, max_rows)))
+            single_runs = single.ranked | "SortSingle" >> beam.ParDo(_SortedRuns(run_dir, max_rows))
+            merged_runs = merged.ranked | "SortMerged" >> beam.ParDo(_SortedRuns(run_dir, max_rows))
+            written = (p | "Queue" >> beam.Create([None])
+                       | "Write" >> beam.ParDo(_WriteQueue(os.path.join(output.uri, QUEUE_FILE), columns, max_rows),
+                                               beam.pvalue.AsList(single_runs), beam.pvalue.AsList(merged_runs)))
             results.collect("read", first[_IdHashes.ROWS_READ])
             counts = (single[_QueueRows.FINDERS] | "CountSingle" >> beam.CombineGlobally(_CountRows()),
                       merged[_MergeRepeated.FINDERS] | "CountMerged" >> beam.CombineGlobally(_CountRows()))
             results.collect("counts", counts | "Counts" >> beam.Flatten())
             results.collect("written", written)
 
+        fileio.rmtree(run_dir)
         read = dict(map(tuple, results["read"]))
         for key in sources:
             sources[key]["rows"] = read.get(FINDER_OF_INPUT[key], 0)
