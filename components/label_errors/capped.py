@@ -22,6 +22,7 @@ What differs from the in-memory finder: the models see the sample, not all examp
 by one fold model; and a cell's cutoff is found at the histogram's resolution (`MARGIN_BINS` bins over [-1, 1]), so
 a cell may flag a few more examples than cleanlab's exact top-n (the ties within the cutoff's bin).
 """
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ from cleanlab.count import _reduce_issues
 from cleanlab.filter import _keep_at_least_n_per_class
 from cleanlab.internal.constants import CONFIDENT_THRESHOLDS_LOWER_BOUND, TINY_VALUE
 from cleanlab.internal.util import round_preserving_row_totals
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from components.label_errors.finder import MODELS, LabelErrorsError
 
@@ -63,6 +64,17 @@ def quotas(class_sizes, cap, folds):
     return quota
 
 
+@functools.lru_cache(maxsize=None)
+def _threadpools():
+    return ThreadpoolController()
+
+
+def one_openmp_thread():
+    """threadpool_limits(limits=1, user_api="openmp") without its scan of the loaded libraries on every call (a
+    controller made once: the scan cost more than the predictions it wrapped, once per record batch)."""
+    return _threadpools().limit(limits=1, user_api="openmp")
+
+
 @dataclass
 class FoldModels:
     """K models fitted on the sample, and which fold each sampled example was held out of."""
@@ -80,7 +92,7 @@ class FoldModels:
         y = sample["label"].map({name: i for i, name in enumerate(classes)}).to_numpy(int)
         x = sample[features].to_numpy(float)
         models = []
-        with threadpool_limits(limits=1, user_api="openmp"):  # see finder.find_label_errors
+        with one_openmp_thread():  # see finder.find_label_errors
             for held_out in range(folds):
                 models.append(MODELS[model](seed).fit(x[fold != held_out], y[fold != held_out]))
         return cls(models, list(classes), list(features), dict(zip(sample["id"], fold.tolist())), seed)
@@ -93,7 +105,7 @@ class FoldModels:
         """Out-of-sample P(class) per row of `x` (rows x classes), rounded to PROBABILITY_DECIMALS."""
         probs = np.zeros((len(x), len(self.classes)))
         fold = self.folds_of(ids)
-        with threadpool_limits(limits=1, user_api="openmp"):
+        with one_openmp_thread():
             for f, fitted in enumerate(self.models):
                 rows = fold == f
                 if rows.any():

@@ -17,6 +17,7 @@ from cleanlab import count
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from absl import logging
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
@@ -180,12 +181,12 @@ def _write(output_uri, issues, summary):
 WORK_FOLDER = "_above_cap_work"  # small intermediate results between the passes; removed at the end
 
 
-def _read_all(examples, splits, schema, settings, pipeline, stage=""):
-    """A fresh read of the projected columns of every split (a new read per pass: a PCollection reused across
-    passes would be held whole in memory by the FnApiRunner)."""
-    return ([pipeline | f"Read{stage}[{split}]" >> read.record_batches(
-        examples, split, schema, "LabelErrors", columns=settings.read_columns()) for split in splits]
-            | f"Flatten{stage}" >> beam.Flatten())
+def _read_all(examples, splits, schema, settings, pipeline):
+    """A fresh read of the projected columns of every split, as one source (a new read per pass: a PCollection
+    reused across passes would be held whole in memory by the FnApiRunner, and so would a Flatten of per-split
+    reads, in every pass)."""
+    return pipeline | "Read" >> read.record_batches_of_splits(examples, splits, schema, "LabelErrors",
+                                                               columns=settings.read_columns())
 
 
 class GatherUpToCap(beam.CombineFn):
@@ -241,22 +242,48 @@ class Analysed:
         self.index_of = {name: i for i, name in enumerate(classes)}
 
     def rows(self, batch):
-        """(frame of the analysed rows, their class indices, their feature matrix)."""
-        frame = examples_frame([batch], self.settings)
-        frame = frame[frame[self.settings.label_column].isin(list(self.index_of))].reset_index(drop=True)
-        x = numeric_features(frame, self.settings)[self.features].to_numpy(float)
-        return frame, frame[self.settings.label_column].map(self.index_of).to_numpy(int), x
+        """(positions in the batch of the analysed rows, i.e. those labelled with an analysed class; their ids;
+        their class indices; their feature matrix). Numeric features are taken from Arrow as arrays: no per-row
+        Python, which cost more than the models' predictions."""
+        settings = self.settings
+        y = np.array([self.index_of.get(label, -1) for label in
+                      first_values(batch.column(settings.label_column))], np.int64)
+        positions = np.nonzero(y >= 0)[0]
+        ids = first_values(batch.column(settings.id_column))
+        ids = [ids[i] for i in positions]
+        columns = [batch.column(name) for name in self.features]
+        if all(_is_numeric_list(column) for column in columns):
+            x = np.column_stack([_first_floats(column)[positions] for column in columns] or
+                                [np.empty((len(positions), 0))])
+        else:  # text in a feature column: numeric_features names it
+            frame = examples_frame([batch], settings).iloc[positions].reset_index(drop=True)
+            x = numeric_features(frame, settings)[self.features].to_numpy(float)
+        return positions, ids, y[positions], x
+
+
+def _is_numeric_list(column):
+    return pa.types.is_floating(column.type.value_type) or pa.types.is_integer(column.type.value_type)
+
+
+def _first_floats(column):
+    """The first value of each row of a numeric Arrow list column as float64, NaN where it has none (what
+    `first_values` and `numeric_features` give, without a Python object per value)."""
+    lengths = pc.fill_null(pc.list_value_length(column), 0).to_numpy()
+    values = pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(float)
+    first = np.full(len(column), np.nan)
+    present = lengths > 0
+    first[present] = values[(np.cumsum(lengths) - lengths)[present]]
+    return first
 
 
 def sample_rows(batch, analysed, seed):
     settings = analysed.settings
-    frame, y, x = analysed.rows(batch)
-    problems = id_and_label_problems(frame[settings.id_column], frame[settings.label_column],
+    _, ids, y, x = analysed.rows(batch)
+    problems = id_and_label_problems(ids, [analysed.classes[label] for label in y],
                                      f"[data] id_column {settings.id_column!r}",
                                      f"[labels] label_column {settings.label_column!r}")
     if problems:
         raise InputError(f"LabelErrors: {'; '.join(problems)}; fix the data")
-    ids = frame[settings.id_column].tolist()
     for i, example_id in enumerate(ids):
         yield y[i], (capped.sample_key(example_id, seed), str(example_id), tuple(x[i].tolist()))
 
@@ -312,29 +339,34 @@ class BatchStatistics(beam.CombineFn):
         return accumulator
 
 
+def _probabilities(analysed, models, batch):
+    positions, ids, y, x = analysed.rows(batch)
+    return positions, ids, y, x, models.predict([str(i) for i in ids], x)
+
+
 def _margins(analysed, models, batch):
-    frame, y, x = analysed.rows(batch)
-    return capped.margin_statistics(y, models.predict(frame[analysed.settings.id_column].tolist(), x))
+    _, _, y, _, probs = _probabilities(analysed, models, batch)
+    return capped.margin_statistics(y, probs)
 
 
 def _confident(analysed, models, thresholds, batch):
-    frame, y, x = analysed.rows(batch)
-    return capped.confident_counts(y, models.predict(frame[analysed.settings.id_column].tolist(), x), thresholds)
+    _, _, y, _, probs = _probabilities(analysed, models, batch)
+    return capped.confident_counts(y, probs, thresholds)
 
 
 def _flagged(analysed, models, cutoffs, batch):
     """(statistics: flagged per class, missing values per feature; the flagged rows as CSV rows)."""
-    settings = analysed.settings
-    frame, y, x = analysed.rows(batch)
-    probs = models.predict(frame[settings.id_column].tolist(), x)
-    flagged = capped.flag(y, probs, cutoffs)
+    positions, ids, y, x, probs = _probabilities(analysed, models, batch)
+    flagged = np.nonzero(capped.flag(y, probs, cutoffs))[0]
     quality = capped.quality_scores(y, probs)
-    suggested = np.asarray(analysed.classes, dtype=object)[probs.argmax(axis=1)]
+    suggested = probs.argmax(axis=1)
     k = len(analysed.classes)
     statistics = {"flagged": np.bincount(y[flagged], minlength=k).astype(np.int64),
                   "missing": [int(n) for n in np.isnan(x).sum(axis=0)]}
-    rows = [(float(quality[i]), str(frame[settings.id_column][i]), frame[settings.label_column][i], suggested[i],
-             *(frame[c][i] for c in settings.metadata_columns)) for i in np.nonzero(flagged)[0]]
+    at = pa.array(positions[flagged])
+    metadata = [first_values(batch.column(c).take(at)) for c in analysed.settings.metadata_columns]
+    rows = [(float(quality[i]), str(ids[i]), analysed.classes[y[i]], analysed.classes[suggested[i]],
+             *(values[n] for values in metadata)) for n, i in enumerate(flagged)]
     return statistics, rows
 
 
