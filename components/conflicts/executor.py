@@ -21,12 +21,14 @@ from collections import Counter
 
 import apache_beam as beam
 import numpy as np
+import pyarrow as pa
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from components.conflicts.contract import (CONFLICT_COLUMNS, CONFLICTS_FILE, COUNT_PROPERTIES,
                                             EXCLUDED_ALL_MISSING, LABEL_PAIRS, SKIPPED, SUMMARY_FILE)
+from components.conflicts.candidates import Column, LabelFilter, bucket_hashes, filter_bits
 from components.conflicts.matching import Matcher, UnionFind, pairs_in_bucket
 from components.examples_io import read
 from components.examples_io.artifacts import scratch_dir
@@ -57,46 +59,115 @@ def _scalar(values, name, example_id):
     return value
 
 
-class ParseExamples(beam.DoFn):
-    """Arrow record batch of tf.Examples (decoded in C++ by tfx_bsl, types inferred: int64, float32 or bytes lists)
-    -> (example_id, label, features, split, metadata) per labelled example; each batch also yields a ('stats', ...)
-    FeatureStats accumulator so that unlabelled examples and empty features are counted, not dropped. The values are
-    the Python values a parsed tf.Example gives (float32 values exactly), without a pure-Python parse per example."""
+def parse_rows(batch, split, config):
+    """(example_id, label, features, split, metadata) of each labelled example with an id in an Arrow record batch
+    (decoded in C++ by tfx_bsl, types inferred: int64, float32 or bytes lists): the Python values a parsed
+    tf.Example gives (float32 values exactly). Python per example: used on the candidates only (and to raise the
+    several-values error at the example where it is)."""
+    id_column, label_column, metadata_columns = config["id_column"], config["label_column"], config["metadata_columns"]
+    names = sorted(batch.schema.names)
+    columns = {name: batch.column(batch.schema.get_field_index(name)).to_pylist() for name in names}
+    compared = [name for name in names if name not in config["excluded"]]
+    absent = [None] * batch.num_rows
+    for row in range(batch.num_rows):
+        example_id = _scalar(columns.get(id_column, absent)[row], id_column, "?")
+        example_id = None if example_id is None else str(example_id)
+        label = _scalar(columns.get(label_column, absent)[row], label_column, example_id)
+        features = []
+        for name in compared:
+            value = _scalar(columns[name][row], name, example_id)
+            if value is not None:
+                features.append((name, value))
+        if label is not None and example_id is not None:
+            metadata = tuple(_scalar(columns.get(c, absent)[row], c, example_id) for c in metadata_columns)
+            yield example_id, str(label), tuple(features), split, metadata
 
-    def __init__(self, split, id_column, label_column, metadata_columns, excluded):
-        self.split, self.id_column, self.label_column = split, id_column, label_column
-        self.metadata_columns, self.excluded = list(metadata_columns), set(excluded)
+
+class BatchRows:
+    """A record batch's columns read once with numpy (`candidates.Column`): its FeatureStats accumulator, its
+    labelled examples with an id (`rows`, an index array), their labels (str) and their bucket hashes. A column with
+    several values in an example the parse would read raises the parse's error at that example."""
+
+    def __init__(self, batch, config, matcher):
+        names = sorted(batch.schema.names)
+        column = {name: Column(batch.column(batch.schema.get_field_index(name)), batch.num_rows) for name in names}
+        absent = Column(pa.nulls(batch.num_rows, pa.list_(pa.null())), batch.num_rows)
+        ids, labels = column.get(config["id_column"], absent), column.get(config["label_column"], absent)
+        compared = {name: column[name] for name in names if name not in config["excluded"]}
+        self.rows = np.flatnonzero(ids.present & labels.present)
+        several = np.zeros(batch.num_rows, bool)
+        for checked in (ids, labels, *compared.values()):
+            several |= checked.counts > 1
+        for name in config["metadata_columns"]:
+            several[self.rows] |= column.get(name, absent).counts[self.rows] > 1
+        if several.any():
+            list(parse_rows(batch.slice(int(np.argmax(several)), 1), "", config))  # raises the parse's error
+        self.stats = FeatureStats().create_accumulator()
+        self.stats["seen"].update(names)
+        self.stats["examples"] = batch.num_rows
+        self.stats["unlabelled"] = int((~labels.present).sum())
+        self.stats["without_id"] = int((~ids.present).sum())
+        for name, values in compared.items():
+            if values.present.any():
+                self.stats["present"][(name, values.text)] = int(values.present.sum())
+        self.labels = labels.strings(self.rows)
+        self.example, self.buckets = bucket_hashes(compared, self.rows, matcher)
+
+
+class AddToFilter(beam.DoFn):
+    """Record batch -> (FeatureStats accumulator, bucket hashes, their labels) for `CandidateFilter`."""
+
+    def __init__(self, config, matcher):
+        self.config, self.matcher = config, matcher
 
     def process(self, batch):
-        names = sorted(batch.schema.names)
-        columns = {name: batch.column(batch.schema.get_field_index(name)).to_pylist() for name in names}
-        compared = [name for name in names if name not in self.excluded]
-        absent = [None] * batch.num_rows
-        stats = FeatureStats().create_accumulator()
-        stats["seen"].update(names)
-        for row in range(batch.num_rows):
-            example_id = _scalar(columns.get(self.id_column, absent)[row], self.id_column, "?")
-            example_id = None if example_id is None else str(example_id)
-            label = _scalar(columns.get(self.label_column, absent)[row], self.label_column, example_id)
-            present, features = [], []
-            for name in compared:
-                value = _scalar(columns[name][row], name, example_id)
-                if value is not None:
-                    present.append((name, isinstance(value, str)))
-                    features.append((name, value))
-            stats["examples"] += 1
-            stats["unlabelled"] += label is None
-            stats["without_id"] += example_id is None
-            stats["present"].update(present)
-            if label is not None and example_id is not None:
-                metadata = tuple(_scalar(columns.get(c, absent)[row], c, example_id) for c in self.metadata_columns)
-                yield example_id, str(label), tuple(features), self.split, metadata
-        yield beam.pvalue.TaggedOutput("stats", stats)
+        rows = BatchRows(batch, self.config, self.matcher)
+        yield rows.stats, rows.buckets, rows.labels[rows.example]
+
+
+class CandidateFilter(beam.CombineFn):
+    """The FeatureStats of every example and the `LabelFilter` of every (bucket, label): a fixed size."""
+
+    def __init__(self, bits):
+        self.bits = bits
+
+    def create_accumulator(self):
+        return FeatureStats().create_accumulator(), LabelFilter(self.bits)
+
+    def add_input(self, acc, batch):
+        stats, buckets, labels = batch
+        acc[1].add(buckets, labels)
+        return FeatureStats().add_input(acc[0], stats), acc[1]
+
+    def merge_accumulators(self, accumulators):
+        accumulators = list(accumulators)
+        merged = accumulators[0][1]
+        for _, label_filter in accumulators[1:]:
+            merged.merge(label_filter)
+        return FeatureStats().merge_accumulators([stats for stats, _ in accumulators]), merged
+
+    def extract_output(self, acc):
+        return acc
+
+
+class ParseCandidates(beam.DoFn):
+    """Record batch -> the parsed records (`parse_rows`) of its candidates: the labelled examples one of whose
+    buckets the filter holds with another label. Only these are parsed in Python."""
+
+    def __init__(self, split, config, matcher):
+        self.split, self.config, self.matcher = split, config, matcher
+
+    def process(self, batch, stats_and_filter):
+        rows = BatchRows(batch, self.config, self.matcher)
+        held = stats_and_filter[1].holds_other_label(rows.buckets, rows.labels[rows.example])
+        candidates = np.unique(rows.rows[rows.example[held]])
+        if len(candidates):
+            yield from parse_rows(batch.take(pa.array(candidates)), self.split, self.config)
 
 
 class FeatureStats(beam.CombineFn):
     """Counts examples, unlabelled examples, examples without id, and per feature how often it has a value and
-    whether it is categorical (str) or numeric. Its inputs are the accumulators of record batches (ParseExamples)."""
+    whether it is categorical (str) or numeric. Its inputs are the accumulators of record batches (BatchRows)."""
 
     def create_accumulator(self):
         return {"examples": 0, "unlabelled": 0, "without_id": 0, "present": Counter(), "seen": set()}
@@ -267,15 +338,6 @@ def _display(value):
 
 class Executor(base_beam_executor.BaseBeamExecutor):
 
-    @staticmethod
-    def _parse(p, examples, splits, config, pass_name):
-        """Per split, the parsed examples (tagged outputs: records, stats), read afresh for `pass_name`."""
-        return [p | f"{pass_name}Read[{split}]" >> read.record_batches(examples, split, None, "Conflicts")
-                | f"{pass_name}Parse[{split}]" >> beam.ParDo(ParseExamples(
-                    split, config["id_column"], config["label_column"], config["metadata_columns"],
-                    config["excluded"])).with_outputs("stats", main="records")
-                for split in splits]
-
     def Do(self, input_dict, output_dict, exec_properties):
         examples = artifact_utils.get_single_instance(input_dict["examples"])
         output = artifact_utils.get_single_instance(output_dict["conflicts"])
@@ -295,11 +357,22 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         lines_prefix = os.path.join(scratch, "conflict-lines")
         results = Results(scratch)
         remove_keyed_lines(lines_prefix)  # a retried execution's leftovers
+        bits = filter_bits(sum(fileio.stat(path).length for split in splits
+                               for path in fileio.glob(os.path.join(artifact_utils.get_split_uri([examples], split),
+                                                                    "*"))))
         with self._make_beam_pipeline() as p:
-            parsed = self._parse(p, examples, splits, config, "")
-            stats = ([result.stats for result in parsed] | "FlattenStats" >> beam.Flatten()
-                     | "FeatureStats" >> beam.CombineGlobally(FeatureStats()))
-            groups = ([result.records for result in parsed] | "FlattenRecords" >> beam.Flatten()
+            # Pass 1, all splits as one source: the FeatureStats and the filter of (bucket, label) pairs.
+            stats_and_filter = (p | "Read" >> read.record_batches_of_splits(examples, splits, None, "Conflicts")
+                                | "AddToFilter" >> beam.ParDo(AddToFilter(config, matcher))
+                                | "CandidateFilter" >> beam.CombineGlobally(CandidateFilter(bits)))
+            stats = stats_and_filter | "FeatureStats" >> beam.Map(lambda acc: acc[0])
+            # Pass 2, per split (conflicts.csv names each example's split): the candidates, parsed. Only they are
+            # flattened, shuffled and held until the groups are known.
+            candidates = [p | f"Read[{split}]" >> read.record_batches(examples, split, None, "Conflicts")
+                          | f"Candidates[{split}]" >> beam.ParDo(ParseCandidates(split, config, matcher),
+                                                                  beam.pvalue.AsSingleton(stats_and_filter))
+                          for split in splits] | "FlattenCandidates" >> beam.Flatten()
+            groups = (candidates
                       | "KeyByRow" >> beam.Map(lambda record: ((record[1], record[2]), record[0]))
                       | "CollapseIdenticalRows" >> beam.CombinePerKey(SmallestIdAndCount())
                       | "Bucket" >> beam.FlatMap(_bucket, matcher)
@@ -310,11 +383,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                       | "Group" >> beam.CombineGlobally(ConflictGroups()))
             results.collect("summary", groups | "Summarize" >> beam.Map(
                 summarize, beam.pvalue.AsSingleton(stats), matcher, config))
-            # The members: a second read of the examples (not the first pass's records, which would be held whole
-            # until the groups are known), each looked up in the groups.
-            members = [result.records for result in self._parse(p, examples, splits, config, "Members")]
             columns = stats | "ComparedColumns" >> beam.Map(compared_columns)
-            _ = (members | "FlattenMembers" >> beam.Flatten()
+            _ = (candidates
                  | "MemberLines" >> beam.FlatMap(_member_line, beam.pvalue.AsSingleton(groups),
                                                  beam.pvalue.AsSingleton(columns))
                  | "WriteMemberLines" >> WriteKeyedLines(lines_prefix))

@@ -11,7 +11,8 @@ import tensorflow as tf
 from tfx_bsl.coders import example_coder
 
 from components.conflicts.component import LabelConflicts
-from components.conflicts.executor import CONFLICTS_FILE, SUMMARY_FILE, ConflictsError, Executor, ParseExamples
+from components.conflicts.executor import (CONFLICTS_FILE, SUMMARY_FILE, BatchRows, ConflictsError, Executor,
+                                          parse_rows)
 from components.conflicts.matching import Matcher, UnionFind
 from components.examples_io.values import feature_values
 from pipeline.configs import Config
@@ -219,16 +220,18 @@ def _example(**features):
 
 
 def test_record_batches_give_the_values_a_parsed_example_gives():
-    """ParseExamples on tfx_bsl's record batches = the values read from each parsed tf.Example: float32 exact, NaN
-    and inf as missing, undecodable bytes escaped, ints as ints, empty and absent features missing."""
+    """parse_rows on tfx_bsl's record batches = the values read from each parsed tf.Example: float32 exact, NaN
+    and inf as missing, undecodable bytes escaped, ints as ints, empty and absent features missing; BatchRows'
+    numpy counts = those of the parsed examples."""
     records = [_example(id=[b"a"], y=[b"p"], x=[39.2], k=[3], t=[b"\xff"], site=[7]),
                _example(id=[b"b"], y=[b"q"], x=[float("nan")], k=[], t=[b"red"]),
                _example(id=[b"c"], x=[float("inf")], k=[-1]),
                _example(id=[b"d"], y=[b"p"], x=[-0.0], t=[b""], site=[1]),
                _example(y=[b"q"], x=[1e-45])]
-    parse = ParseExamples("train", "id", "y", ["site"], ["id", "y", "site"])
-    outputs = list(parse.process(example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(records)))
-    stats = outputs[-1].value
+    config = {"id_column": "id", "label_column": "y", "metadata_columns": ["site"], "excluded": ["id", "y", "site"]}
+    batch = example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(records)
+    outputs = list(parse_rows(batch, "train", config))
+    rows = BatchRows(batch, config, Matcher(tolerance=0.1))
 
     def value(example, name):
         values = feature_values(example, name)
@@ -243,10 +246,14 @@ def test_record_batches_give_the_values_a_parsed_example_gives():
         present.update((n, isinstance(v, str)) for n, v in features)
         if value(example, "id") is not None and value(example, "y") is not None:
             expected.append((value(example, "id"), value(example, "y"), features, "train", (value(example, "site"),)))
-    assert outputs[:-1] == expected
+    assert outputs == expected
     assert outputs[0][2] == (("k", 3), ("t", "\\xff"), ("x", float(np.float32(39.2))))
-    assert (stats["examples"], stats["unlabelled"], stats["without_id"]) == (5, 1, 1)
-    assert stats["present"] == present and stats["seen"] == {"id", "y", "x", "k", "t", "site"}
+    assert (rows.stats["examples"], rows.stats["unlabelled"], rows.stats["without_id"]) == (5, 1, 1)
+    assert rows.stats["present"] == present and rows.stats["seen"] == {"id", "y", "x", "k", "t", "site"}
+    assert list(rows.rows) == [0, 1, 3] and list(rows.labels) == ["p", "q", "p"]
+    several = example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(
+        [_example(id=[b"f"], y=[b"p"], k=[1]), _example(id=[b"e"], y=[b"p"], k=[1, 2])])
     with pytest.raises(ConflictsError, match="column 'k' has 2 values in example 'e'"):
-        list(parse.process(example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(
-            [_example(id=[b"e"], y=[b"p"], k=[1, 2])])))
+        list(parse_rows(several, "train", config))
+    with pytest.raises(ConflictsError, match="column 'k' has 2 values in example 'e'"):
+        BatchRows(several, config, Matcher(tolerance=0.1))

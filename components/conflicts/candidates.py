@@ -1,0 +1,201 @@
+"""Which labelled examples can be in a conflict at all, decided on whole Arrow record batches with numpy.
+
+Pure numpy/pyarrow, no Beam. A conflicting pair always shares a bucket (`matching.py`: every matching pair meets in
+the home cell of one of them), so an example none of whose buckets holds another label cannot conflict. On real
+data that is nearly every example: the executor keeps only the others (the candidates) and sends only them through
+the Python matching and the pair shuffle, which are then small.
+
+Each example's buckets are computed here for the whole batch at once, as 64-bit hashes: per present compared column
+a term (a categorical or exact value's hash; for a tolerant numeric value its cell, over every cell a matching value
+can lie in, as `Matcher._cells` reasons), summed, so a column absent from a batch counts as missing in every
+example. Only the first MAX_KEYED_FEATURES present tolerant columns of an example (by name) contribute cells, the
+others their presence, as in `Matcher.bucket_keys`. Two examples that match have the same present columns, equal
+categorical and exact values and cells that meet, so they share a bucket hash (hash collisions merge buckets: more
+candidates, never fewer).
+
+`LabelFilter` is a Bloom filter of (bucket hash, label) pairs, a fixed number of bits whatever the number of rows. An
+example is a candidate when, for some bucket of it and some other label seen, the filter holds (bucket, that label):
+true for both members of every conflicting pair; a false positive only adds a candidate, so the result is exact.
+"""
+import hashlib
+import math
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from components.conflicts.matching import CELL_TOLERANCES, FLOAT32_EPS, MAX_KEYED_FEATURES
+from components.examples_io.values import decoded
+
+FILTER_HASHES = 3
+MIN_FILTER_BITS, MAX_FILTER_BITS = 2 ** 16, 2 ** 30  # 8 KiB .. 128 MiB
+FILTER_BITS_PER_INPUT_BYTE = 2  # about 50 bits per bucket on gzipped tf.Examples: ~1e-4 false positives per test
+_U64 = np.uint64
+_GOLDEN = 0x9E3779B97F4A7C15  # 2**64 / golden ratio: spreads consecutive integers over 64 bits
+
+
+def filter_bits(input_bytes):
+    """The filter's size for examples stored in `input_bytes` bytes: a power of two within [MIN, MAX]_FILTER_BITS."""
+    wanted = max(int(input_bytes) * FILTER_BITS_PER_INPUT_BYTE, 1)
+    return min(max(1 << (wanted - 1).bit_length(), MIN_FILTER_BITS), MAX_FILTER_BITS)
+
+
+def _mix(x):
+    """splitmix64's finaliser on a uint64 array (or scalar): the same bits in every process (unlike Python's str
+    hash). Arithmetic is modulo 2**64."""
+    with np.errstate(over="ignore"):
+        x = x ^ (x >> _U64(30))
+        x = x * _U64(0xBF58476D1CE4E5B9)
+        x = x ^ (x >> _U64(27))
+        x = x * _U64(0x94D049BB133111EB)
+        return x ^ (x >> _U64(31))
+
+
+def text_hash(text):
+    """64 bits of a str (a label, a categorical value or a column name), the same in every process."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
+class Column:
+    """One feature column of a record batch as one value per example: `counts` (values per example), `present`
+    (exactly one value, finite when a float, as `_scalar` reads it), and `values`: for a bytes column (`text`) the
+    hash of the decoded value, else the number as float64 (-0.0 as 0.0, as Python compares them)."""
+
+    def __init__(self, array, rows):
+        self.text, self.rows = False, rows
+        self.counts, self.present, self.values = np.zeros(rows, np.int64), np.zeros(rows, bool), np.zeros(rows)
+        self._flat, self._where = None, None
+        if pa.types.is_null(array.type) or pa.types.is_null(array.type.value_type):
+            return
+        self.counts = pc.fill_null(pc.list_value_length(array), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+        self._flat, single = pc.list_flatten(array), self.counts == 1
+        self._where = np.cumsum(self.counts) - 1  # the flat position of each example's single value
+        kind = self._flat.type
+        self.text = (pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_string(kind)
+                     or pa.types.is_large_string(kind))
+        if self.text:
+            self._encoded = self._flat.dictionary_encode()
+            self._texts = [decoded(v) for v in self._encoded.dictionary.to_pylist()]
+            hashes = np.array([text_hash(text) for text in self._texts], dtype=_U64)
+            self.values = np.zeros(rows, _U64)
+            self.values[single] = hashes[self._encoded.indices.to_numpy(zero_copy_only=False)[self._where[single]]]
+            self.present = single
+        else:
+            numbers = self._flat.to_numpy(zero_copy_only=False)
+            self.values[single] = numbers[self._where[single]].astype(np.float64) + 0.0
+            self.present = single & np.isfinite(self.values)
+
+    def strings(self, rows):
+        """str() of the value of each of `rows` (all present), as `_scalar` and str() give it (an object array)."""
+        if not len(rows):
+            return np.array([], dtype=object)
+        if self.text:
+            indices = self._encoded.indices.to_numpy(zero_copy_only=False)[self._where[rows]]
+            return np.array(self._texts, dtype=object)[indices]
+        numbers = self._flat.to_numpy(zero_copy_only=False)[self._where[rows]]
+        unique, inverse = np.unique(numbers, return_inverse=True)
+        return np.array([str(v) for v in unique.tolist()], dtype=object)[inverse]
+
+
+def bucket_hashes(columns, rows, matcher):
+    """(example index, bucket hash) per bucket of each example in `rows` (an index array): its home bucket and every
+    bucket it visits, from its compared `columns` ({name: Column}, every compared column of the batch)."""
+    fixed = np.zeros(len(rows), _U64)
+    tolerant = []
+    for name in sorted(columns):
+        column, salt = columns[name], _U64(text_hash(name))
+        present = column.present[rows]
+        if column.text or matcher.tolerance(name).value == 0:
+            value = column.values[rows] if column.text else column.values[rows].view(_U64)
+            term = _mix(value ^ salt) + _U64(1 if column.text else 2)
+            with np.errstate(over="ignore"):
+                fixed += np.where(present, term, _U64(0))
+        else:
+            tolerant.append((name, salt, present))
+    # The first MAX_KEYED_FEATURES present tolerant columns of an example (by name) contribute cells.
+    ranks = np.zeros(len(rows), np.int64)
+    example = np.arange(len(rows))
+    partial = fixed
+    for name, salt, present in tolerant:
+        ranks += present
+        keyed = present & (ranks <= MAX_KEYED_FEATURES)
+        fixed_term = np.where(present & ~keyed, _mix(salt ^ _U64(3)), _U64(0))
+        lowest, highest, side = _cell_ranges(matcher.tolerance(name), columns[name].values[rows], keyed)
+        counts = np.where(keyed, highest - lowest + 1, 1)[example]
+        starts = np.cumsum(counts) - counts
+        offsets = np.arange(int(counts.sum())) - np.repeat(starts, counts)
+        example, partial = np.repeat(example, counts), np.repeat(partial, counts)
+        cells = lowest[example] + offsets
+        with np.errstate(over="ignore"):
+            cell_term = _mix(salt ^ ((cells * 4 + side[example]).view(_U64) * _U64(_GOLDEN)))
+        with np.errstate(over="ignore"):
+            partial = partial + np.where(keyed[example], cell_term, fixed_term[example])
+    return example, _mix(partial)
+
+
+def _cell_ranges(tolerance, values, keyed):
+    """Per example, the lowest and highest cell (int64) a value matching its own can lie in, and a side that tells
+    apart cells that never meet (relative tolerances: a log-scale cell of negative values, of positive values, or
+    zero). 0, 0, 0 where not `keyed`."""
+    values = np.where(keyed, values, 1.0)
+    if tolerance.relative:
+        margin = -math.log1p(-(tolerance.value + 4 * FLOAT32_EPS))
+        width = CELL_TOLERANCES * margin
+        zero = values == 0
+        coordinate = np.log(np.abs(np.where(zero, 1.0, values)))
+        side = np.where(zero, 3, np.where(values > 0, 1, 2))
+    else:
+        margin = tolerance.value + 4 * FLOAT32_EPS * (np.abs(values) + tolerance.value)
+        width = CELL_TOLERANCES * tolerance.value
+        coordinate, zero, side = values, np.zeros(len(values), bool), np.zeros(len(values), np.int64)
+    lowest = np.where(keyed & ~zero, np.floor((coordinate - margin) / width), 0).astype(np.int64)
+    highest = np.where(keyed & ~zero, np.floor((coordinate + margin) / width), 0).astype(np.int64)
+    return lowest, highest, np.where(keyed, side, 0).astype(np.int64)
+
+
+def _positions(buckets, label_hashes, bits):
+    """The FILTER_HASHES bit positions of each (bucket, label) pair."""
+    key = _mix(buckets ^ _mix(label_hashes))
+    mask = _U64(bits - 1)
+    return [(_mix(key ^ _U64(_GOLDEN * i % 2 ** 64)) & mask).astype(np.int64) for i in range(FILTER_HASHES)]
+
+
+class LabelFilter:
+    """A Bloom filter of (bucket hash, label) pairs, `bits` bits, and the labels seen ({label: hash})."""
+
+    def __init__(self, bits):
+        self.bits, self.labels, self.words = bits, {}, None
+
+    def add(self, buckets, labels):
+        """Adds each (bucket hash, label) given as two arrays of the same length (`labels` as str, an object
+        array)."""
+        if not len(buckets):
+            return
+        if self.words is None:
+            self.words = np.zeros(self.bits // 64, _U64)
+        unique, inverse = np.unique(labels, return_inverse=True)
+        hashes = np.array([self.labels.setdefault(label, text_hash(label)) for label in unique], _U64)
+        for position in _positions(buckets, hashes[inverse], self.bits):
+            np.bitwise_or.at(self.words, position >> 6, _U64(1) << (position & 63).astype(_U64))
+
+    def merge(self, other):
+        self.labels.update(other.labels)
+        if other.words is not None:
+            if self.words is None:
+                self.words = other.words.copy()
+            else:
+                self.words |= other.words
+
+    def holds_other_label(self, buckets, labels):
+        """Per (bucket hash, label): whether the filter holds the bucket with some other label seen."""
+        found = np.zeros(len(buckets), bool)
+        if self.words is None:
+            return found
+        for label, label_hash in self.labels.items():
+            other = labels != label
+            hashes = np.full(int(other.sum()), label_hash, _U64)
+            held = np.ones(len(hashes), bool)
+            for position in _positions(buckets[other], hashes, self.bits):
+                held &= (self.words[position >> 6] >> (position & 63).astype(_U64)) & _U64(1) == 1
+            found[np.flatnonzero(other)[held]] = True
+        return found

@@ -1,0 +1,89 @@
+"""The candidates (numpy buckets + the (bucket, label) filter) hold both examples of every conflicting pair that a
+brute-force search finds, on random record batches with ties, missing values, ints and floats, and more tolerant
+columns than are keyed; and few others."""
+import itertools
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tfx_bsl.coders import example_coder
+
+from components.conflicts.candidates import LabelFilter, filter_bits
+from components.conflicts.executor import BatchRows, parse_rows
+from components.conflicts.matching import MAX_KEYED_FEATURES, Matcher
+
+CONFIG = {"id_column": "id", "label_column": "y", "metadata_columns": [], "excluded": ["id", "y"]}
+
+
+def _record(example_id, label, features):
+    proto = tf.train.Example()
+    proto.features.feature["id"].bytes_list.value.append(example_id.encode())
+    if label is not None:
+        proto.features.feature["y"].bytes_list.value.append(label.encode())
+    for name, value in features.items():
+        feature = proto.features.feature[name]
+        if isinstance(value, str):
+            feature.bytes_list.value.append(value.encode())
+        elif isinstance(value, int):
+            feature.int64_list.value.append(value)
+        elif value is not None:
+            feature.float_list.value.append(value)
+    return proto.SerializeToString()
+
+
+def _random_records(rng, rows, tolerant_columns):
+    records = []
+    for i in range(rows):
+        values = [0.0, -0.0, 0.05, 0.1, 0.11, 0.75, 0.8, 0.85, 1.5, -0.8] if tolerant_columns < 5 else [0.75, 0.85]
+        features = {f"t{j:02d}": float(rng.choice(values)) if rng.random() > 0.02 else None
+                    for j in range(tolerant_columns)}
+        n = int(rng.choice([1, 2, 3]))
+        features["n"] = n if i < rows // 2 else float(n)  # int64 in the first batches, float in the last
+        features["colour"] = str(rng.choice(["red", "blue"])) if rng.random() > 0.1 else None
+        label = str(rng.choice(["A", "B", "C"])) if rng.random() > 0.05 else None
+        records.append(_record(f"e{i:04d}", label, features))
+    return records
+
+
+def _candidates(batches, matcher):
+    """The candidate ids: the filter built from every batch, then tested batch by batch (the executor's passes)."""
+    label_filter = LabelFilter(filter_bits(10_000_000))  # 2**24 bits
+    for batch in batches:
+        rows = BatchRows(batch, CONFIG, matcher)
+        label_filter.add(rows.buckets, rows.labels[rows.example])
+    found = set()
+    for batch in batches:
+        rows = BatchRows(batch, CONFIG, matcher)
+        held = label_filter.holds_other_label(rows.buckets, rows.labels[rows.example])
+        kept = np.unique(rows.rows[rows.example[held]])
+        found |= {record[0] for record in parse_rows(batch.take(kept), "train", CONFIG)}
+    return found
+
+
+@pytest.mark.parametrize("matcher,tolerant_columns", [
+    (Matcher(tolerance=0.1), 3), (Matcher(tolerance=0.1, relative=True), 3),
+    (Matcher(tolerance=0.0, absolute_tolerances={"t00": 0.05}), 3), (Matcher(tolerance=0.1), MAX_KEYED_FEATURES + 2)])
+def test_candidates_hold_every_conflicting_pair(matcher, tolerant_columns):
+    rng = np.random.default_rng(tolerant_columns)
+    records = _random_records(rng, 600, tolerant_columns)
+    decoder = example_coder.ExamplesToRecordBatchDecoder()
+    # Batches split where a column is int in one and float in another would be; each batch infers its own types.
+    batches = [decoder.DecodeBatch(records[i:i + 150]) for i in range(0, len(records), 150)]
+    parsed = [record for batch in batches for record in parse_rows(batch, "train", CONFIG)]
+    in_pairs = set()
+    for a, b in itertools.combinations(parsed, 2):
+        if a[1] != b[1] and matcher.features_match(a[2], b[2]):
+            in_pairs |= {a[0], b[0]}
+    assert len(in_pairs) > 10  # the random data has conflicts to find
+    candidates = _candidates(batches, matcher)
+    assert in_pairs <= candidates
+
+
+def test_examples_whose_buckets_hold_one_label_are_not_candidates():
+    """Well separated examples: only the planted pair is a candidate (a false positive of the filter is possible in
+    principle; at this size and filter it has probability below 1e-6)."""
+    rng = np.random.default_rng(0)
+    records = [_record(f"e{i:04d}", str(rng.choice(["A", "B"])), {"x": float(i), "z": "red"}) for i in range(2000)]
+    records.append(_record("planted", "C", {"x": 7.05, "z": "red"}))
+    batch = example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(records)
+    assert _candidates([batch], Matcher(tolerance=0.1)) == {"e0007", "planted"}
