@@ -28,7 +28,7 @@ from components.conflicts.matching import CELL_TOLERANCES, FLOAT32_EPS, MAX_KEYE
 from components.examples_io.values import decoded
 
 FILTER_HASHES = 3
-MIN_FILTER_BITS, MAX_FILTER_BITS = 2 ** 16, 2 ** 30  # 8 KiB .. 128 MiB
+MIN_FILTER_BITS, MAX_FILTER_BITS = 2 ** 16, 2 ** 29  # 8 KiB .. 64 MiB
 FILTER_BITS_PER_INPUT_BYTE = 2  # about 50 bits per bucket on gzipped tf.Examples: ~1e-4 false positives per test
 _U64 = np.uint64
 _GOLDEN = 0x9E3779B97F4A7C15  # 2**64 / golden ratio: spreads consecutive integers over 64 bits
@@ -58,13 +58,13 @@ def text_hash(text):
 
 class Column:
     """One feature column of a record batch as one value per example: `counts` (values per example), `present`
-    (exactly one value, finite when a float, as `_scalar` reads it), and `values`: for a bytes column (`text`) the
+    (exactly one value, finite when a float, as `_scalar` reads it), and `values()`: for a bytes column (`text`) the
     hash of the decoded value, else the number as float64 (-0.0 as 0.0, as Python compares them)."""
 
     def __init__(self, array, rows):
         self.text, self.rows = False, rows
-        self.counts, self.present, self.values = np.zeros(rows, np.int64), np.zeros(rows, bool), np.zeros(rows)
-        self._flat, self._where = None, None
+        self.counts, self.present, self._values = np.zeros(rows, np.int64), np.zeros(rows, bool), np.zeros(rows)
+        self._flat, self._where, self._encoded = None, None, None
         if pa.types.is_null(array.type) or pa.types.is_null(array.type.value_type):
             return
         self.counts = pc.fill_null(pc.list_value_length(array), 0).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -74,24 +74,33 @@ class Column:
         self.text = (pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_string(kind)
                      or pa.types.is_large_string(kind))
         if self.text:
-            self._encoded = self._flat.dictionary_encode()
-            self._texts = [decoded(v) for v in self._encoded.dictionary.to_pylist()]
-            hashes = np.array([text_hash(text) for text in self._texts], dtype=_U64)
-            self.values = np.zeros(rows, _U64)
-            self.values[single] = hashes[self._encoded.indices.to_numpy(zero_copy_only=False)[self._where[single]]]
-            self.present = single
+            self.present, self._values = single, None  # hashed when asked for
         else:
             numbers = self._flat.to_numpy(zero_copy_only=False)
-            self.values[single] = numbers[self._where[single]].astype(np.float64) + 0.0
-            self.present = single & np.isfinite(self.values)
+            self._values[single] = numbers[self._where[single]].astype(np.float64) + 0.0
+            self.present = single & np.isfinite(self._values)
+
+    def _dictionary(self):
+        if self._encoded is None:
+            self._encoded = self._flat.dictionary_encode()
+            self._texts = [decoded(v) for v in self._encoded.dictionary.to_pylist()]
+        return self._encoded.indices.to_numpy(zero_copy_only=False), self._texts
+
+    def values(self):
+        if self._values is None:
+            indices, texts = self._dictionary()
+            hashes = np.array([text_hash(text) for text in texts], dtype=_U64)
+            self._values = np.zeros(self.rows, _U64)
+            self._values[self.present] = hashes[indices[self._where[self.present]]]
+        return self._values
 
     def strings(self, rows):
         """str() of the value of each of `rows` (all present), as `_scalar` and str() give it (an object array)."""
         if not len(rows):
             return np.array([], dtype=object)
         if self.text:
-            indices = self._encoded.indices.to_numpy(zero_copy_only=False)[self._where[rows]]
-            return np.array(self._texts, dtype=object)[indices]
+            indices, texts = self._dictionary()
+            return np.array(texts, dtype=object)[indices[self._where[rows]]]
         numbers = self._flat.to_numpy(zero_copy_only=False)[self._where[rows]]
         unique, inverse = np.unique(numbers, return_inverse=True)
         return np.array([str(v) for v in unique.tolist()], dtype=object)[inverse]
@@ -106,7 +115,7 @@ def bucket_hashes(columns, rows, matcher):
         column, salt = columns[name], _U64(text_hash(name))
         present = column.present[rows]
         if column.text or matcher.tolerance(name).value == 0:
-            value = column.values[rows] if column.text else column.values[rows].view(_U64)
+            value = column.values()[rows] if column.text else column.values()[rows].view(_U64)
             term = _mix(value ^ salt) + _U64(1 if column.text else 2)
             with np.errstate(over="ignore"):
                 fixed += np.where(present, term, _U64(0))
@@ -120,7 +129,7 @@ def bucket_hashes(columns, rows, matcher):
         ranks += present
         keyed = present & (ranks <= MAX_KEYED_FEATURES)
         fixed_term = np.where(present & ~keyed, _mix(salt ^ _U64(3)), _U64(0))
-        lowest, highest, side = _cell_ranges(matcher.tolerance(name), columns[name].values[rows], keyed)
+        lowest, highest, side = _cell_ranges(matcher.tolerance(name), columns[name].values()[rows], keyed)
         counts = np.where(keyed, highest - lowest + 1, 1)[example]
         starts = np.cumsum(counts) - counts
         offsets = np.arange(int(counts.sum())) - np.repeat(starts, counts)

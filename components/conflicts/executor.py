@@ -1,15 +1,20 @@
-"""Beam executor of the Conflicts component: read every split, bucket, compare within buckets, group, write.
+"""Beam executor of the Conflicts component: filter, spill, parse the candidates, bucket, compare, group, write.
 
-Identical rows (same label, same compared values) are collapsed first into one distinct row with a count, and only
-distinct rows are bucketed and compared, so a cell of 100,000 exact copies costs one comparison per distinct
-partner, not 10^10. Each pair of distinct rows stands for count_a * count_b example pairs.
+One read of the examples, per split (conflicts.csv names the split; the per-split streams are never flattened,
+which FnApiRunner would materialise whole). Each Arrow record batch is read with numpy (`candidates.py`): its feature
+counts, and its labelled examples' buckets as hashes, added with their labels to a fixed-size Bloom filter of
+(bucket, label) pairs (`CandidateFilter`, reduced per split, then merged); the batch's needed columns are spilled to
+an Arrow IPC file. Once the filter is complete (a side input), each spilled batch is read back and only its
+candidates, the examples one of whose buckets holds another label, are parsed in Python. Every conflicting pair
+shares a bucket, and the filter has false positives only, so the candidates hold every conflict.
 
-Two passes over the examples, both streaming: the first finds the conflict groups (the bucket shuffle carries each
-distinct row's key, id, label, count and tolerant values only); the second reads the examples again and writes the
-members of each group as CSV lines, which `examples_io.sorted_text` merges into conflicts.csv sorted by (group,
-example id). The only global state is the grouping of the distinct rows that are in some conflict (`ConflictGroups`,
-a side input of the second pass): it grows with the conflicts, never with the examples. `matching.py` explains why
-the buckets miss no matching pair.
+Only candidates go on: identical rows (same label, same compared values) are collapsed into one distinct row with a
+count, distinct rows are bucketed and compared (a cell of 100,000 exact copies costs one comparison per distinct
+partner, not 10^10; each pair of distinct rows stands for count_a * count_b example pairs), the pairs grouped
+(`ConflictGroups`), and the candidates in a group written as CSV lines, which `examples_io.sorted_text` merges into
+conflicts.csv sorted by (group, example id). What is held grows with the candidates and conflicts, never with the
+examples; the filter has a fixed size (README: what is held where). `matching.py` explains why the buckets miss no
+matching pair.
 """
 import csv
 import hashlib
@@ -20,6 +25,7 @@ import os
 from collections import Counter
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 import numpy as np
 import pyarrow as pa
 from tfx.dsl.components.base import base_beam_executor
@@ -90,7 +96,9 @@ class BatchRows:
 
     def __init__(self, batch, config, matcher):
         names = sorted(batch.schema.names)
-        column = {name: Column(batch.column(batch.schema.get_field_index(name)), batch.num_rows) for name in names}
+        read = {config["id_column"], config["label_column"], *config["metadata_columns"]}
+        column = {name: Column(batch.column(batch.schema.get_field_index(name)), batch.num_rows) for name in names
+                  if name in read or name not in config["excluded"]}
         absent = Column(pa.nulls(batch.num_rows, pa.list_(pa.null())), batch.num_rows)
         ids, labels = column.get(config["id_column"], absent), column.get(config["label_column"], absent)
         compared = {name: column[name] for name in names if name not in config["excluded"]}
@@ -114,15 +122,44 @@ class BatchRows:
         self.example, self.buckets = bucket_hashes(compared, self.rows, matcher)
 
 
-class AddToFilter(beam.DoFn):
-    """Record batch -> (FeatureStats accumulator, bucket hashes, their labels) for `CandidateFilter`."""
+def spill(batch, folder):
+    """A record batch as an Arrow IPC file (lz4) named by its content (a retried bundle rewrites the same file),
+    written under a temporary name first so that no reader sees a partial file. Returns its path."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
+        writer.write_batch(batch)
+    content = sink.getvalue().to_pybytes()
+    path = os.path.join(folder, hashlib.blake2b(content, digest_size=16).hexdigest() + ".arrow")
+    with fileio.open(path + ".tmp", "wb") as f:
+        f.write(content)
+    fileio.rename(path + ".tmp", path, overwrite=True)
+    return path
 
-    def __init__(self, config, matcher):
-        self.config, self.matcher = config, matcher
+
+def read_spilled(path):
+    with fileio.open(path, "rb") as f:
+        return pa.ipc.open_stream(f.read()).read_next_batch()
+
+
+class AddToFilter(beam.DoFn):
+    """Record batch of one split -> (FeatureStats accumulator, bucket hashes, their labels) for `CandidateFilter`;
+    and, tagged "spilled", (split, path) of the batch's id, label, metadata and compared columns spilled to an Arrow
+    IPC file, which the second pass reads instead of reading and decoding the examples again."""
+
+    def __init__(self, split, config, matcher, folder):
+        self.split, self.config, self.matcher, self.folder = split, config, matcher, folder
+
+    def setup(self):
+        fileio.makedirs(self.folder)
 
     def process(self, batch):
         rows = BatchRows(batch, self.config, self.matcher)
         yield rows.stats, rows.buckets, rows.labels[rows.example]
+        kept = {self.config["id_column"], self.config["label_column"], *self.config["metadata_columns"]}
+        names = [name for name in batch.schema.names if name in kept or name not in self.config["excluded"]]
+        needed = pa.RecordBatch.from_arrays([batch.column(batch.schema.get_field_index(name)) for name in names],
+                                            names=names)
+        yield beam.pvalue.TaggedOutput("spilled", (self.split, spill(needed, self.folder)))
 
 
 class CandidateFilter(beam.CombineFn):
@@ -150,19 +187,28 @@ class CandidateFilter(beam.CombineFn):
         return acc
 
 
+class MergeCandidateFilters(CandidateFilter):
+    """One `CandidateFilter` output of the outputs of several (one per split)."""
+
+    def add_input(self, acc, other):
+        return self.merge_accumulators([acc, other])
+
+
 class ParseCandidates(beam.DoFn):
-    """Record batch -> the parsed records (`parse_rows`) of its candidates: the labelled examples one of whose
-    buckets the filter holds with another label. Only these are parsed in Python."""
+    """(split, spilled batch path) -> the parsed records (`parse_rows`) of the batch's candidates: the labelled
+    examples one of whose buckets the filter holds with another label. Only these are parsed in Python."""
 
-    def __init__(self, split, config, matcher):
-        self.split, self.config, self.matcher = split, config, matcher
+    def __init__(self, config, matcher):
+        self.config, self.matcher = config, matcher
 
-    def process(self, batch, stats_and_filter):
+    def process(self, spilled, stats_and_filter):
+        split, path = spilled
+        batch = read_spilled(path)
         rows = BatchRows(batch, self.config, self.matcher)
         held = stats_and_filter[1].holds_other_label(rows.buckets, rows.labels[rows.example])
         candidates = np.unique(rows.rows[rows.example[held]])
         if len(candidates):
-            yield from parse_rows(batch.take(pa.array(candidates)), self.split, self.config)
+            yield from parse_rows(batch.take(pa.array(candidates)), split, self.config)
 
 
 class FeatureStats(beam.CombineFn):
@@ -357,21 +403,28 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         lines_prefix = os.path.join(scratch, "conflict-lines")
         results = Results(scratch)
         remove_keyed_lines(lines_prefix)  # a retried execution's leftovers
-        bits = filter_bits(sum(fileio.stat(path).length for split in splits
-                               for path in fileio.glob(os.path.join(artifact_utils.get_split_uri([examples], split),
-                                                                    "*"))))
+        bits = filter_bits(sum(file.size_in_bytes for match in FileSystems.match(
+            [os.path.join(artifact_utils.get_split_uri([examples], split), "*") for split in splits])
+            for file in match.metadata_list))
+        spill_folder = os.path.join(scratch, "batches")
+        if fileio.exists(spill_folder):
+            fileio.rmtree(spill_folder)  # a retried execution's leftovers
         with self._make_beam_pipeline() as p:
-            # Pass 1, all splits as one source: the FeatureStats and the filter of (bucket, label) pairs.
-            stats_and_filter = (p | "Read" >> read.record_batches_of_splits(examples, splits, None, "Conflicts")
-                                | "AddToFilter" >> beam.ParDo(AddToFilter(config, matcher))
-                                | "CandidateFilter" >> beam.CombineGlobally(CandidateFilter(bits)))
+            # Pass 1, per split (conflicts.csv names each example's split), reduced per split before the (small)
+            # flatten: the FeatureStats and the filter of (bucket, label) pairs; each batch's needed columns spilled.
+            per_split = [p | f"Read[{split}]" >> read.record_batches(examples, split, None, "Conflicts")
+                         | f"AddToFilter[{split}]" >> beam.ParDo(AddToFilter(split, config, matcher, spill_folder))
+                         .with_outputs("spilled", main="entries") for split in splits]
+            stats_and_filter = ([result.entries | f"CandidateFilter[{split}]" >> beam.CombineGlobally(
+                CandidateFilter(bits)) for split, result in zip(splits, per_split)]
+                | "FlattenFilters" >> beam.Flatten()
+                | "MergeFilters" >> beam.CombineGlobally(MergeCandidateFilters(bits)))
             stats = stats_and_filter | "FeatureStats" >> beam.Map(lambda acc: acc[0])
-            # Pass 2, per split (conflicts.csv names each example's split): the candidates, parsed. Only they are
-            # flattened, shuffled and held until the groups are known.
-            candidates = [p | f"Read[{split}]" >> read.record_batches(examples, split, None, "Conflicts")
-                          | f"Candidates[{split}]" >> beam.ParDo(ParseCandidates(split, config, matcher),
-                                                                  beam.pvalue.AsSingleton(stats_and_filter))
-                          for split in splits] | "FlattenCandidates" >> beam.Flatten()
+            # Pass 2, over the spilled batches once the filter is complete: the candidates, parsed. Only they are
+            # shuffled and held until the groups are known.
+            candidates = ([result.spilled for result in per_split] | "FlattenSpilled" >> beam.Flatten()
+                          | "Candidates" >> beam.ParDo(ParseCandidates(config, matcher),
+                                                       beam.pvalue.AsSingleton(stats_and_filter)))
             groups = (candidates
                       | "KeyByRow" >> beam.Map(lambda record: ((record[1], record[2]), record[0]))
                       | "CollapseIdenticalRows" >> beam.CombinePerKey(SmallestIdAndCount())
@@ -397,6 +450,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         write_sorted(lines_prefix, os.path.join(output.uri, CONFLICTS_FILE), header.getvalue())
         with fileio.open(os.path.join(output.uri, SUMMARY_FILE), "w") as f:
             f.write(json.dumps(summary, indent=2, sort_keys=True))
+        fileio.rmtree(spill_folder)
         if scratch.startswith(output.uri):
             fileio.rmtree(scratch)
         for key in COUNT_PROPERTIES:
