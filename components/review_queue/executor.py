@@ -20,7 +20,6 @@ review_queue.csv is opened in spreadsheets and comes back as a corrections file:
 (components/safe_text.py: formula-like starts neutralised, control characters escaped) and the context columns are
 cut for display; ids and labels are never cut, so the corrections reader (which undoes the neutralising) finds them.
 """
-import array
 import csv
 import hashlib
 import heapq
@@ -58,6 +57,7 @@ WRITE_CHUNK_ROWS = 10_000  # queue rows formatted per write
 RUN_ROWS = 50_000  # ranked rows (about 250 bytes each) sorted in memory at a time, then written as a run
 RUN_READ_BYTES = 1 << 18  # read per run file at a time when merging the runs
 LOOKUP_CHUNK_ROWS = 4_096  # rows whose id hashes are looked up in the repeated ones at once
+HASH_CHUNK_ROWS = 65_536  # id hashes sent on at once by pass 1
 
 
 def finder_file(artifact, file_name):
@@ -90,8 +90,8 @@ class _ReadsCsv(beam.DoFn):
 
 
 class _IdHashes(_ReadsCsv):
-    """Pass 1, (finder, path) -> the hashes of its rows' example ids (one uint64 array a file); (finder, rows read)
-    on ROWS_READ; a conflicts row's (group_id, member) on MEMBERS."""
+    """Pass 1, (finder, path) -> the hashes of its rows' example ids, HASH_CHUNK_ROWS at a time (bytes, 8 a row,
+    little-endian uint64); (finder, rows read) on ROWS_READ; a conflicts row's (group_id, member) on MEMBERS."""
     ROWS_READ, MEMBERS = "rows_read", "members"
 
     def __init__(self, id_column):
@@ -99,30 +99,34 @@ class _IdHashes(_ReadsCsv):
 
     def process(self, finder_and_path):
         finder, path = finder_and_path
-        hashes = array.array("Q")
+        hashes, read = [], 0
         for position, row in _rows(path):
             hashes.append(_id_hash(restore_cell(queue.example_id(finder, row, self._id_column))))
             if finder == "conflicts":
                 yield beam.pvalue.TaggedOutput(self.MEMBERS, queue.conflict_member(position, _restored(row)))
-        yield beam.pvalue.TaggedOutput(self.ROWS_READ, (finder, len(hashes)))
-        yield np.frombuffer(hashes, dtype=np.uint64)
+            if len(hashes) == HASH_CHUNK_ROWS:
+                yield np.array(hashes, dtype="<u8").tobytes()
+                read, hashes = read + len(hashes), []
+        yield np.array(hashes, dtype="<u8").tobytes()
+        yield beam.pvalue.TaggedOutput(self.ROWS_READ, (finder, read + len(hashes)))
 
 
 class _RepeatedHashes(beam.CombineFn):
-    """The id hashes that occur more than once in all files (a sorted array), from each file's hashes."""
+    """The id hashes that occur more than once in all files (a sorted uint64 array), from `_IdHashes`' chunks."""
 
     def create_accumulator(self):
         return []
 
-    def add_input(self, arrays, hashes):
-        arrays.append(hashes)
-        return arrays
+    def add_input(self, chunks, hashes):
+        chunks.append(hashes)
+        return chunks
 
     def merge_accumulators(self, accumulators):
-        return [hashes for arrays in accumulators for hashes in arrays]
+        return [hashes for chunks in accumulators for hashes in chunks]
 
-    def extract_output(self, arrays):
-        hashes = np.sort(np.concatenate([np.empty(0, np.uint64), *arrays]))
+    def extract_output(self, chunks):
+        hashes = np.concatenate([np.empty(0, "<u8"), *(np.frombuffer(chunk, "<u8") for chunk in chunks)])
+        hashes.sort()
         return np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
 
 
