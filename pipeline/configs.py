@@ -346,8 +346,8 @@ class DriftConfig:
 @dataclass
 class ReviewQueueConfig:
     """The review queue (components/review_queue): one ranked CSV of every example the finders flagged."""
-    # The queue keeps the highest-ranked this many examples (ranking holds them in memory); summary.json counts every
-    # flagged example and how many were left out.
+    # The queue keeps the highest-ranked this many examples (the ranking's memory does not depend on it); summary.json
+    # counts every flagged example and how many were left out.
     max_rows: int = DEFAULT_QUEUE_MAX_ROWS
 
     def validate(self, source):

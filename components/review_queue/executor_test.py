@@ -107,3 +107,28 @@ def test_any_subset_of_finders(tmp_path):
     _, rows, _ = run_queue(tmp_path, label_consistency=inputs["label_consistency"],
                            label_issues=inputs["label_issues"])
     assert [r["example_id"] for r in rows] == ["b", "a", "d", "c", "f", "g"]
+
+
+def test_capped_queue_is_the_head_of_the_full_one(tmp_path):
+    """The cap cuts across examples merged from several finders (a, b, c) and examples one finder flagged (d, f)."""
+    _, full, _ = run_queue(tmp_path / "full", **all_inputs(tmp_path))
+    _, rows, summary = run_queue(tmp_path / "capped", max_rows=5, **all_inputs(tmp_path))
+    assert rows == full[:5] and [r["example_id"] for r in rows] == ["a", "b", "c", "d", "f"]
+    assert (summary["rows"], summary["rows_flagged"], summary["rows_left_out"]) == (5, 7, 2)
+    assert summary["rows_per_finder"] == {"label_consistency": 4, "conflicts": 3, "label_errors": 4}
+    assert not os.path.exists(tmp_path / "capped" / "tmp" / "ranked_runs")  # the sorted runs are deleted
+
+
+def test_example_twice_in_one_file(tmp_path):
+    """A finder file naming an example twice: one queue row, the later row's reason and numbers, as for the rows of
+    several finders."""
+    again = ["b", "Gentoo", "Gentoo", "Gentoo", "0.2500", "Adelie", "eval"]
+    inputs = {"label_consistency": artifact(LabelConsistencyReport, tmp_path / "lc", "disagreements.csv",
+                                            DISAGREEMENTS + [again])}
+    _, rows, summary = run_queue(tmp_path, **inputs)
+    assert [r["example_id"] for r in rows] == ["b", "f", "a", "g"]  # by agreement: b's is 0.25 now
+    b = rows[0]
+    assert (b["labeler_agreement"], b["suggested_label"], b["signals"]) == ("0.2500", "Gentoo", "1")
+    assert b["reasons"] == "labelers disagree (labeler_a=Gentoo, labeler_b=Gentoo, agreement 0.25, consensus Gentoo)"
+    assert summary["rows_per_finder"] == {"label_consistency": 4}
+    assert summary["sources"]["label_consistency"]["rows"] == 5

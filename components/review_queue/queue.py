@@ -33,8 +33,8 @@ EXTRA_COLUMNS = ["signals", "finders", "quality_score", "labeler_agreement", "sp
 # Finder names in the `finders` column, in the order the reasons are listed.
 FINDERS = ("label_consistency", "conflicts", "label_errors", "error_analysis")
 MAX_LISTED_PARTNERS = 5
-# [review_queue] max_rows: the queue holds the highest-ranked this many examples (a team reviews far fewer); the
-# ranking keeps them in memory, so this bounds it. summary.json counts every flagged example and how many were left out.
+# [review_queue] max_rows: the queue holds the highest-ranked this many examples (a team reviews far fewer; the
+# ranking's memory does not depend on it). summary.json counts every flagged example and how many were left out.
 DEFAULT_MAX_ROWS = 500_000
 
 # One finder's flag on one example. `order` = (finder's index in FINDERS, row position in its file) fixes the order
