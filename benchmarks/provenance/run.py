@@ -49,6 +49,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--mode", default="in_memory", choices=["in_memory", "multi_processing"])
+    parser.add_argument("--columns", nargs="+", default=["species", "site", "season", "example_id"],
+                        help="columns counted (x0..x3: about 750 distinct values each)")
     parser.add_argument("--splits", type=int, default=1, choices=[1, 2], help="2: an 'eval' copy of the train split")
     args = parser.parse_args()
     config = Config()
@@ -64,7 +66,7 @@ def main():
         executor = Executor(Executor.Context(beam_pipeline_args=beam_args(config), tmp_dir=os.path.join(tmp, "tmp"),
                                              unique_id="benchmark"))
         with PeakMemory() as peak:
-            per_split, counts = executor._count_values(examples, splits, ["species", "site", "season", "example_id"])
+            per_split, counts = executor._count_values(examples, splits, args.columns)
     print(f"examples: {args.rows:,} per split, splits {splits}; Beam {args.mode}")
     print(f"Provenance value counting: {peak.describe()}")
     print(f"per split: {per_split}")

@@ -168,22 +168,24 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
     def _count_values(self, examples, splits, columns):
         """({split: number of examples}, {column: (most frequent [value, count] pairs, distinct values)}) over all
-        splits, in one Beam pipeline (each value counted by a lifted combine: memory grows with the distinct values
+        splits, in one Beam pipeline (each value counted by lifted combines: memory grows with the distinct values
         on a local runner, the engine's shuffle on a distributed one; only the most frequent reach this process).
-        The values are counted over all splits read as one source, not per split joined by a Flatten (Beam's local
-        runner holds a Flatten's input whole); each split's size is a count of its serialized records."""
+        Each split's values are summed before the splits are flattened: Beam's local runner holds a Flatten's input
+        whole, and each batch's counts (a pair per distinct value in the batch) add up to about one per example for
+        a column with many values."""
         results = Results(self._get_tmp_dir())
         with self._make_beam_pipeline() as p:
-            per_split = []
+            per_split, values = [], []
             for split in splits:
-                per_split.append(p | f"Records[{split}]" >> read.records(examples, split, "Provenance")
-                                 | f"CountSplit[{split}]" >> beam.combiners.Count.Globally()
+                # No schema yet (Provenance runs before SchemaGen): tfx_bsl infers each feature's type.
+                batches = p | f"Read[{split}]" >> read.record_batches(examples, split, None, "Provenance")
+                per_split.append(batches | f"CountSplit[{split}]" >> beam.Map(lambda batch: batch.num_rows)
+                                 | f"SumSplit[{split}]" >> beam.CombineGlobally(sum)
                                  | f"KeySplit[{split}]" >> beam.Map(lambda n, s=split: [s, n]))
+                values.append(batches | f"Values[{split}]" >> beam.FlatMap(_value_counts, columns)
+                              | f"CountValues[{split}]" >> beam.CombinePerKey(sum))
             results.collect("split_counts", per_split | "FlattenSplits" >> beam.Flatten())
-            # No schema yet (Provenance runs before SchemaGen): tfx_bsl infers each feature's type.
-            results.collect("value_counts", p | "Read" >> read.record_batches_of_splits(examples, splits, None,
-                                                                                         "Provenance")
-                            | "Values" >> beam.FlatMap(_value_counts, columns)
+            results.collect("value_counts", values | "FlattenValues" >> beam.Flatten()
                             | "CountValues" >> beam.CombinePerKey(sum)
                             | "ByColumn" >> beam.Map(lambda kv: (kv[0][0], (kv[0][1], kv[1])))
                             | "MostFrequent" >> beam.CombinePerKey(MostFrequent()))
