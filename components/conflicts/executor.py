@@ -434,6 +434,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                       | "CompactPairs" >> beam.Map(_compact_pair)
                       | "DistinctPairs" >> beam.Distinct()
                       | "Group" >> beam.CombineGlobally(ConflictGroups()))
+            results.collect("candidates", candidates | "CountCandidates" >> beam.combiners.Count.Globally())
             results.collect("summary", groups | "Summarize" >> beam.Map(
                 summarize, beam.pvalue.AsSingleton(stats), matcher, config))
             columns = stats | "ComparedColumns" >> beam.Map(compared_columns)
@@ -443,6 +444,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                  | "WriteMemberLines" >> WriteKeyedLines(lines_prefix))
 
         (summary,) = results["summary"]
+        (candidate_count,) = results["candidates"]
         header = io.StringIO()
         csv.writer(header, lineterminator="").writerow(
             [*CONFLICT_COLUMNS, *config["metadata_columns"], *sorted(summary["compared_features"])])
@@ -463,4 +465,5 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             return
         pairs = "; ".join(f"{' vs '.join(p['labels'])}: {p['pairs']}" for p in summary["label_pairs"]) or "none"
         say("Conflicts", f"{summary['groups']} group(s), {summary['examples_in_conflict']} examples in conflict "
-                         f"(pairs by label: {pairs}); wrote {output.uri}")
+                         f"(pairs by label: {pairs}), compared among {candidate_count} candidate(s) of "
+                         f"{summary['examples']} examples; wrote {output.uri}")
