@@ -97,14 +97,20 @@ class FoldModels:
                 models.append(MODELS[model](seed).fit(x[fold != held_out], y[fold != held_out]))
         return cls(models, list(classes), list(features), dict(zip(sample["id"], fold.tolist())), seed)
 
-    def folds_of(self, ids):
+    def folds_of(self, ids, keys=None):
+        """The fold whose model did not see each example; `keys` (their `sample_key`s, when known) spare the
+        hashing."""
         folds = len(self.models)
-        return np.array([self.fold_of_sampled.get(i, sample_key(i, self.seed) % folds) for i in ids], int)
+        if keys is None:
+            return np.array([self.fold_of_sampled.get(i, sample_key(i, self.seed) % folds) for i in ids], int)
+        fold = (np.asarray(keys, np.uint64) % np.uint64(folds)).astype(int)
+        sampled = np.array([self.fold_of_sampled.get(i, -1) for i in ids], int)
+        return np.where(sampled >= 0, sampled, fold)
 
-    def predict(self, ids, x):
+    def predict(self, ids, x, keys=None):
         """Out-of-sample P(class) per row of `x` (rows x classes), rounded to PROBABILITY_DECIMALS."""
         probs = np.zeros((len(x), len(self.classes)))
-        fold = self.folds_of(ids)
+        fold = self.folds_of(ids, keys)
         with one_openmp_thread():
             for f, fitted in enumerate(self.models):
                 rows = fold == f

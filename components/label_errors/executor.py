@@ -7,6 +7,7 @@ stops, keeping only the class counts, and `analyse_above_cap` runs `capped`'s bo
 pipelines, each a fresh read of the Examples into combines whose state does not grow with the data (README.md).
 """
 import functools
+import hashlib
 import json
 import os
 import pickle
@@ -53,13 +54,17 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         splits = read.split_names(examples)
         say("LabelErrors", f"reading {', '.join(settings.read_columns())} from split(s) {', '.join(splits)}")
         work = os.path.join(output.uri, WORK_FOLDER)
-        read_all = functools.partial(_read_all, examples, splits, schema, settings)
         with self._make_beam_pipeline() as pipeline:
-            _ = (read_all(pipeline)
-                 | "UpToCap" >> beam.CombineGlobally(GatherUpToCap(settings))
+            batches = pipeline | "Read" >> read.record_batches_of_splits(examples, splits, schema, "LabelErrors",
+                                                                         columns=settings.read_columns())
+            _ = (batches | "UpToCap" >> beam.CombineGlobally(GatherUpToCap(settings))
                  | "FindLabelErrors" >> beam.Map(analyse_or_count, settings, output.uri, work))
+            # Read once: in case the data is above the cap, the passes of the bounded method read this cache.
+            _ = (batches | "Flat" >> beam.Map(flat_rows, settings)
+                 | "Cache" >> beam.Map(write_cached, os.path.join(work, CACHE_FOLDER)))
         if not fileio.exists(os.path.join(output.uri, SUMMARY_FILE)):
-            analyse_above_cap(self._make_beam_pipeline, read_all, settings, output.uri, work)
+            analyse_above_cap(self._make_beam_pipeline, settings, output.uri, work)
+        if fileio.exists(work):
             fileio.rmtree(work)
 
         with fileio.open(os.path.join(output.uri, SUMMARY_FILE), "r") as f:
@@ -178,15 +183,9 @@ def _write(output_uri, issues, summary):
 
 # --- above [label_errors] max_fit_examples: capped.py's bounded method, one Beam pipeline per pass -----------------
 
-WORK_FOLDER = "_above_cap_work"  # small intermediate results between the passes; removed at the end
-
-
-def _read_all(examples, splits, schema, settings, pipeline):
-    """A fresh read of the projected columns of every split, as one source (a new read per pass: a PCollection
-    reused across passes would be held whole in memory by the FnApiRunner, and so would a Flatten of per-split
-    reads, in every pass)."""
-    return pipeline | "Read" >> read.record_batches_of_splits(examples, splits, schema, "LabelErrors",
-                                                               columns=settings.read_columns())
+WORK_FOLDER = "_above_cap_work"  # the cache and the small results between the passes; removed at the end
+CACHE_FOLDER = "rows"
+CACHED_FILES_PER_ELEMENT = 16
 
 
 class GatherUpToCap(beam.CombineFn):
@@ -234,31 +233,61 @@ def _load(work, name):
         return pickle.loads(f.read())
 
 
-class Analysed:
-    """The classes and features of the bounded method, and what a record batch holds of them."""
+# Above the cap the passes after the first read a cache, not the Examples: the first pass (the one that gathers up
+# to the cap) also writes each record batch's read columns, one value per example (features as float64 where they
+# are numbers) plus the sample key, as an Arrow IPC file in the work folder. The later passes then parse no
+# TFRecords, decode no Examples and hash no ids; the cache holds no more than the projected columns, on disk.
+SAMPLE_KEY_COLUMN = "__label_errors_sample_key__"
 
-    def __init__(self, settings, classes, features):
-        self.settings, self.classes, self.features = settings, classes, features
-        self.index_of = {name: i for i, name in enumerate(classes)}
 
-    def rows(self, batch):
-        """(positions in the batch of the analysed rows, i.e. those labelled with an analysed class; their ids;
-        their class indices; their feature matrix). Numeric features are taken from Arrow as arrays: no per-row
-        Python, which cost more than the models' predictions."""
-        settings = self.settings
-        y = np.array([self.index_of.get(label, -1) for label in
-                      first_values(batch.column(settings.label_column))], np.int64)
-        positions = np.nonzero(y >= 0)[0]
-        ids = first_values(batch.column(settings.id_column))
-        ids = [ids[i] for i in positions]
-        columns = [batch.column(name) for name in self.features]
-        if all(_is_numeric_list(column) for column in columns):
-            x = np.column_stack([_first_floats(column)[positions] for column in columns] or
-                                [np.empty((len(positions), 0))])
-        else:  # text in a feature column: numeric_features names it
-            frame = examples_frame([batch], settings).iloc[positions].reset_index(drop=True)
-            x = numeric_features(frame, settings)[self.features].to_numpy(float)
-        return positions, ids, y[positions], x
+def flat_rows(batch, settings):
+    """A record batch of the read columns as the cache holds it: one value per example (first_values, ids as text,
+    numeric features as float64, NaN where none), the metadata columns as read, and each example's sample key."""
+    ids = [None if i is None else str(i) for i in first_values(batch.column(settings.id_column))]
+    columns = {settings.id_column: pa.array(ids, pa.string()),
+               settings.label_column: pa.array(first_values(batch.column(settings.label_column)))}
+    for name in settings.present_features():
+        column = batch.column(name)
+        columns[name] = (pa.array(_first_floats(column)) if _is_numeric_list(column) else
+                         pa.array(first_values(column)))
+    for name in settings.metadata_columns:
+        columns.setdefault(name, batch.column(name))
+    columns[SAMPLE_KEY_COLUMN] = pa.array([0 if i is None else capped.sample_key(i, settings.seed) for i in ids],
+                                          pa.uint64())
+    return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
+
+
+def write_cached(rows, folder):
+    """One cached record batch as an Arrow IPC file named by its content (a retried bundle with the same rows
+    rewrites the same file), written under a temporary name first so that no reader sees a partial file."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, rows.schema) as writer:
+        writer.write_batch(rows)
+    content = sink.getvalue().to_pybytes()
+    path = os.path.join(folder, hashlib.blake2b(content, digest_size=16).hexdigest() + ".arrow")
+    fileio.makedirs(folder)
+    with fileio.open(path + ".tmp", "wb") as f:
+        f.write(content)
+    fileio.rename(path + ".tmp", path, overwrite=True)
+
+
+def read_cached(pipeline, folder):
+    """The cached rows, CACHED_FILES_PER_ELEMENT files (a few thousand rows) to an element: sklearn's fixed cost per
+    predict_proba call outweighed the predictions at one record batch per call."""
+    files = sorted(fileio.glob(os.path.join(folder, "*.arrow")))
+    groups = [files[i:i + CACHED_FILES_PER_ELEMENT] for i in range(0, len(files), CACHED_FILES_PER_ELEMENT)]
+    return pipeline | "CachedFiles" >> beam.Create(groups) | "ReadCached" >> beam.Map(_read_cached)
+
+
+def _read_cached(paths):
+    """The rows of these cache files as one record batch (a column of no values in one file takes the others'
+    type)."""
+    tables = []
+    for path in paths:
+        with fileio.open(path, "rb") as f:
+            tables.append(pa.ipc.open_stream(f.read()).read_all())
+    (rows,) = pa.concat_tables(tables, promote=True).combine_chunks().to_batches()
+    return rows
 
 
 def _is_numeric_list(column):
@@ -276,16 +305,48 @@ def _first_floats(column):
     return first
 
 
-def sample_rows(batch, analysed, seed):
+class Analysed:
+    """The classes and features of the bounded method, and what a cached record batch holds of them."""
+
+    def __init__(self, settings, classes, features):
+        self.settings, self.classes, self.features = settings, classes, features
+        self.index_of = {name: i for i, name in enumerate(classes)}
+
+    def rows(self, rows):
+        """(positions of the analysed rows, those labelled with an analysed class; their ids; their class indices;
+        their feature matrix; their sample keys) of a cached record batch (`flat_rows`)."""
+        settings = self.settings
+        y = np.array([self.index_of.get(label, -1) for label in rows.column(settings.label_column).to_pylist()],
+                     np.int64)
+        positions = np.nonzero(y >= 0)[0]
+        ids = rows.column(settings.id_column).to_pylist()
+        ids = [ids[i] for i in positions]
+        columns = [rows.column(name) for name in self.features]
+        if all(pa.types.is_floating(column.type) for column in columns):
+            x = np.column_stack([column.to_numpy(zero_copy_only=False)[positions] for column in columns] or
+                                [np.empty((len(positions), 0))])
+        else:  # text in a feature column: numeric_features names it
+            frame = pd.DataFrame({name: [rows.column(name).to_pylist()[i] for i in positions]
+                                  for name in settings.present_features()})
+            for name in settings.absent_features:
+                frame[name] = np.nan
+            x = numeric_features(frame, settings)[self.features].to_numpy(float)
+        keys = rows.column(SAMPLE_KEY_COLUMN).to_numpy()[positions]
+        return positions, ids, y[positions], x, keys
+
+
+def sample_rows(rows, analysed):
+    """(class index, (sample key, id, features)) per analysed row: what SmallestPerClass keeps. Also where ids are
+    checked above the cap (per record batch)."""
     settings = analysed.settings
-    _, ids, y, x = analysed.rows(batch)
+    _, ids, y, x, keys = analysed.rows(rows)
     problems = id_and_label_problems(ids, [analysed.classes[label] for label in y],
                                      f"[data] id_column {settings.id_column!r}",
                                      f"[labels] label_column {settings.label_column!r}")
     if problems:
         raise InputError(f"LabelErrors: {'; '.join(problems)}; fix the data")
     for i, example_id in enumerate(ids):
-        yield y[i], (capped.sample_key(example_id, seed), str(example_id), tuple(x[i].tolist()))
+        yield int(y[i]), (int(keys[i]), example_id, tuple(x[i].tolist()))
 
 
 class SmallestPerClass(beam.CombineFn):
@@ -339,35 +400,41 @@ class BatchStatistics(beam.CombineFn):
         return accumulator
 
 
-def _probabilities(analysed, models, batch):
-    positions, ids, y, x = analysed.rows(batch)
-    return positions, ids, y, x, models.predict([str(i) for i in ids], x)
+def _probabilities(analysed, models, rows):
+    positions, ids, y, x, keys = analysed.rows(rows)
+    return positions, ids, y, x, models.predict(ids, x, keys)
 
 
-def _margins(analysed, models, batch):
-    _, _, y, _, probs = _probabilities(analysed, models, batch)
+def _margins(analysed, models, rows):
+    _, _, y, _, probs = _probabilities(analysed, models, rows)
     return capped.margin_statistics(y, probs)
 
 
-def _confident(analysed, models, thresholds, batch):
-    _, _, y, _, probs = _probabilities(analysed, models, batch)
+def _confident(analysed, models, thresholds, rows):
+    _, _, y, _, probs = _probabilities(analysed, models, rows)
     return capped.confident_counts(y, probs, thresholds)
 
 
-def _flagged(analysed, models, cutoffs, batch):
+def _flagged(analysed, models, cutoffs, rows):
     """(statistics: flagged per class, missing values per feature; the flagged rows as CSV rows)."""
-    positions, ids, y, x, probs = _probabilities(analysed, models, batch)
+    positions, ids, y, x, probs = _probabilities(analysed, models, rows)
     flagged = np.nonzero(capped.flag(y, probs, cutoffs))[0]
     quality = capped.quality_scores(y, probs)
     suggested = probs.argmax(axis=1)
     k = len(analysed.classes)
     statistics = {"flagged": np.bincount(y[flagged], minlength=k).astype(np.int64),
                   "missing": [int(n) for n in np.isnan(x).sum(axis=0)]}
-    at = pa.array(positions[flagged])
-    metadata = [first_values(batch.column(c).take(at)) for c in analysed.settings.metadata_columns]
-    rows = [(float(quality[i]), str(ids[i]), analysed.classes[y[i]], analysed.classes[suggested[i]],
+    at = pa.array(positions[flagged], pa.int64())
+    metadata = [_values(rows.column(c).take(at)) for c in analysed.settings.metadata_columns]
+    rows = [(float(quality[i]), ids[i], analysed.classes[y[i]], analysed.classes[suggested[i]],
              *(values[n] for values in metadata)) for n, i in enumerate(flagged)]
     return statistics, rows
+
+
+def _values(column):
+    """Python values of a cached column: first values of a list column as read, else the flat values."""
+    return first_values(column) if pa.types.is_large_list(column.type) or pa.types.is_list(column.type) else (
+        column.to_pylist())
 
 
 def _run(make_pipeline, build):
@@ -375,10 +442,11 @@ def _run(make_pipeline, build):
         build(pipeline)
 
 
-def analyse_above_cap(make_pipeline, read_all, settings, output_uri, work):
-    """capped.py's method in four passes over the Examples; writes label_issues.csv (the worst max_fit_examples
+def analyse_above_cap(make_pipeline, settings, output_uri, work):
+    """capped.py's method in four passes over the cache of the Examples' read columns; writes label_issues.csv (the worst max_fit_examples
     flagged examples) and summary.json (every count)."""
     rows, labels = _load(work, "labels")
+    cache = os.path.join(work, CACHE_FOLDER)
     cap, folds = settings.max_fit_examples, settings.folds
     say("LabelErrors", f"{rows} examples, above [label_errors] max_fit_examples {cap}: fitting on a stratified "
                        f"sample, scoring every example in Beam")
@@ -395,7 +463,7 @@ def analyse_above_cap(make_pipeline, read_all, settings, output_uri, work):
 
         # Pass 1: the sample; the fold models are fitted on it here (it holds at most max_fit_examples rows).
         _run(make_pipeline, lambda p: (
-            read_all(p) | beam.FlatMap(sample_rows, analysed, settings.seed)
+            read_cached(p, cache) | beam.FlatMap(sample_rows, analysed)
             | beam.CombineGlobally(SmallestPerClass([quota[name] for name in classes]))
             | beam.Map(lambda sample: _save(work, "sample", sample))))
         sample = _load(work, "sample")
@@ -418,14 +486,17 @@ def analyse_above_cap(make_pipeline, read_all, settings, output_uri, work):
 
     # Pass 2: per-class confident thresholds and the margin histograms.
     _run(make_pipeline, lambda p: (
-        read_all(p) | beam.CombineGlobally(BatchStatistics(functools.partial(_margins, analysed, models)))
+        read_cached(p, cache) | beam.CombineGlobally(BatchStatistics(functools.partial(_margins, analysed, models)))
         | beam.Map(lambda statistics: _save(work, "margins", statistics))))
     margins = _load(work, "margins")
+    if int(margins["counts"].sum()) != sum(sizes[name] for name in classes):  # e.g. a retry wrote other batches
+        raise RuntimeError(f"LabelErrors: the cached rows ({int(margins['counts'].sum())}) are not the examples "
+                           f"of the analysed classes ({sum(sizes[name] for name in classes)}); run it again")
     thresholds = capped.confident_thresholds(margins)
 
     # Pass 3: the confident joint; then cleanlab's calibration and prune counts give each cell's margin cutoff.
     _run(make_pipeline, lambda p: (
-        read_all(p) | beam.CombineGlobally(BatchStatistics(functools.partial(_confident, analysed, models,
+        read_cached(p, cache) | beam.CombineGlobally(BatchStatistics(functools.partial(_confident, analysed, models,
                                                                              thresholds)))
         | beam.Map(lambda counts: _save(work, "joint", counts))))
     calibrated = capped.calibrated_joint(_load(work, "joint"))
@@ -433,7 +504,7 @@ def analyse_above_cap(make_pipeline, read_all, settings, output_uri, work):
 
     # Pass 4: flag every example; count them all, keep the worst max_fit_examples for the CSV.
     def flag_pass(p):
-        flagged = read_all(p) | beam.Map(functools.partial(_flagged, analysed, models, cutoffs))
+        flagged = read_cached(p, cache) | beam.Map(functools.partial(_flagged, analysed, models, cutoffs))
         _ = (flagged | "Statistics" >> beam.Map(lambda pair: pair[0])
              | beam.CombineGlobally(BatchStatistics(lambda statistics: statistics))
              | "SaveCounts" >> beam.Map(lambda statistics: _save(work, "flagged", statistics)))
