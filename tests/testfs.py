@@ -86,9 +86,11 @@ class BeamFileSystem(LocalFileSystem):
     def checksum(self, path):
         return super().checksum(to_local(path))
 
-    def metadata(self, path):
-        found = super().metadata(to_local(path))
-        return FileMetadata(path, found.size_in_bytes, found.last_updated_in_seconds)
+    def metadata(self, path):  # LocalFileSystem.metadata checks self.exists() on the local path: not reused
+        local = to_local(path)
+        if not os.path.exists(local):
+            raise BeamIOError(f"Path does not exist: {path}")
+        return FileMetadata(path, os.path.getsize(local), os.path.getmtime(local))
 
     def delete(self, paths):  # LocalFileSystem.delete matches its (local) paths through our match(): not reused
         missing = {}
