@@ -2,9 +2,10 @@
 
 Up to `max_fit_examples` examples (the default path, the same findings as the in-memory finder): the Beam pipeline
 reads the projected columns (id, label, features, metadata) with tfx_bsl, gathers them on one worker
-(`GatherUpToCap`, which holds at most the cap) and runs `finder.find_label_errors` there. Above the cap the gathering
-stops, keeping only the class counts, and `analyse_above_cap` runs `capped`'s bounded method as four more Beam
-pipelines, each a fresh read of the Examples into combines whose state does not grow with the data (README.md).
+(`GatherUpToCap`, which holds at most the cap) and runs `finder.find_label_errors` there. The same read writes a
+cache of those columns (Arrow IPC files in the work folder). Above the cap the gathering stops, keeping only the
+class counts, and `analyse_above_cap` runs `capped`'s bounded method as four more Beam pipelines over the cache, into
+combines whose state does not grow with the data (README.md).
 """
 import functools
 import hashlib
@@ -326,7 +327,7 @@ class Analysed:
             x = np.column_stack([column.to_numpy(zero_copy_only=False)[positions] for column in columns] or
                                 [np.empty((len(positions), 0))])
         else:  # text in a feature column: numeric_features names it
-            frame = pd.DataFrame({name: [rows.column(name).to_pylist()[i] for i in positions]
+            frame = pd.DataFrame({name: rows.column(name).take(pa.array(positions, pa.int64())).to_pylist()
                                   for name in settings.present_features()})
             for name in settings.absent_features:
                 frame[name] = np.nan
@@ -443,8 +444,8 @@ def _run(make_pipeline, build):
 
 
 def analyse_above_cap(make_pipeline, settings, output_uri, work):
-    """capped.py's method in four passes over the cache of the Examples' read columns; writes label_issues.csv (the worst max_fit_examples
-    flagged examples) and summary.json (every count)."""
+    """capped.py's method in four passes over the cache of the read columns; writes label_issues.csv (the worst
+    max_fit_examples flagged examples) and summary.json (every count)."""
     rows, labels = _load(work, "labels")
     cache = os.path.join(work, CACHE_FOLDER)
     cap, folds = settings.max_fit_examples, settings.folds
@@ -496,8 +497,8 @@ def analyse_above_cap(make_pipeline, settings, output_uri, work):
 
     # Pass 3: the confident joint; then cleanlab's calibration and prune counts give each cell's margin cutoff.
     _run(make_pipeline, lambda p: (
-        read_cached(p, cache) | beam.CombineGlobally(BatchStatistics(functools.partial(_confident, analysed, models,
-                                                                             thresholds)))
+        read_cached(p, cache)
+        | beam.CombineGlobally(BatchStatistics(functools.partial(_confident, analysed, models, thresholds)))
         | beam.Map(lambda counts: _save(work, "joint", counts))))
     calibrated = capped.calibrated_joint(_load(work, "joint"))
     cutoffs = capped.margin_cutoffs(margins["histogram"], capped.prune_counts(calibrated))
