@@ -3,9 +3,10 @@
 Up to `max_fit_examples` examples (the default path, the same findings as the in-memory finder): the Beam pipeline
 reads the projected columns (id, label, features, metadata) with tfx_bsl, gathers them on one worker
 (`GatherUpToCap`, which holds at most the cap) and runs `finder.find_label_errors` there. The same read writes a
-cache of those columns (Arrow IPC files in the work folder). Above the cap the gathering stops, keeping only the
-class counts, and `analyse_above_cap` runs `capped`'s bounded method as four more Beam pipelines over the cache, into
-combines whose state does not grow with the data (README.md).
+cache of those columns (Arrow IPC files in the work folder) and collects the names of the files it wrote. Above the
+cap the gathering stops, keeping only the class counts, and `analyse_above_cap` runs `capped`'s bounded method as
+four more Beam pipelines over exactly those files, into combines whose state does not grow with the data
+(README.md).
 """
 import functools
 import hashlib
@@ -26,6 +27,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from components.examples_io import read
+from components.examples_io.results import Results
 from components.examples_io.schema import check_columns, read_schema
 from components.examples_io.values import first_values
 from components.input_checks import InputError, id_and_label_problems
@@ -55,16 +57,17 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         splits = read.split_names(examples)
         say("LabelErrors", f"reading {', '.join(settings.read_columns())} from split(s) {', '.join(splits)}")
         work = os.path.join(output.uri, WORK_FOLDER)
+        results = Results(work)
         with self._make_beam_pipeline() as pipeline:
             batches = pipeline | "Read" >> read.record_batches_of_splits(examples, splits, schema, "LabelErrors",
                                                                          columns=settings.read_columns())
             _ = (batches | "UpToCap" >> beam.CombineGlobally(GatherUpToCap(settings))
                  | "FindLabelErrors" >> beam.Map(analyse_or_count, settings, output.uri, work))
             # Read once: in case the data is above the cap, the passes of the bounded method read this cache.
-            _ = (batches | "Flat" >> beam.Map(flat_rows, settings)
-                 | "Cache" >> beam.Map(write_cached, os.path.join(work, CACHE_FOLDER)))
+            results.collect(CACHED_FILES, batches | "Flat" >> beam.Map(flat_rows, settings)
+                            | "Cache" >> beam.Map(write_cached, os.path.join(work, CACHE_FOLDER)))
         if not fileio.exists(os.path.join(output.uri, SUMMARY_FILE)):
-            analyse_above_cap(self._make_beam_pipeline, settings, output.uri, work)
+            analyse_above_cap(self._make_beam_pipeline, settings, output.uri, work, results[CACHED_FILES])
         if fileio.exists(work):
             fileio.rmtree(work)
 
@@ -186,6 +189,7 @@ def _write(output_uri, issues, summary):
 
 WORK_FOLDER = "_above_cap_work"  # the cache and the small results between the passes; removed at the end
 CACHE_FOLDER = "rows"
+CACHED_FILES = "cached_files"  # the names of the cache files that the first pass's committed bundles wrote
 CACHED_FILES_PER_ELEMENT = 16
 
 
@@ -259,8 +263,10 @@ def flat_rows(batch, settings):
 
 
 def write_cached(rows, folder):
-    """One cached record batch as an Arrow IPC file named by its content (a retried bundle with the same rows
-    rewrites the same file), written under a temporary name first so that no reader sees a partial file."""
+    """One cached record batch as an Arrow IPC file named by its content, written under a temporary name first so
+    that no reader sees a partial file; returns the file's name. Only the names that committed bundles emitted are
+    read: a bundle retried after it wrote (a lost worker) may batch its records otherwise, and the failed attempt's
+    files stay in the folder, unread, until the work folder is removed (as Beam's file sinks do)."""
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, rows.schema) as writer:
         writer.write_batch(rows)
@@ -270,12 +276,13 @@ def write_cached(rows, folder):
     with fileio.open(path + ".tmp", "wb") as f:
         f.write(content)
     fileio.rename(path + ".tmp", path, overwrite=True)
+    return os.path.basename(path)
 
 
-def read_cached(pipeline, folder):
-    """The cached rows, CACHED_FILES_PER_ELEMENT files (a few thousand rows) to an element: sklearn's fixed cost per
-    predict_proba call outweighed the predictions at one record batch per call."""
-    files = sorted(fileio.glob(os.path.join(folder, "*.arrow")))
+def read_cached(pipeline, folder, names):
+    """The rows of the named cache files, CACHED_FILES_PER_ELEMENT files (a few thousand rows) to an element:
+    sklearn's fixed cost per predict_proba call outweighed the predictions at one record batch per call."""
+    files = [os.path.join(folder, name) for name in sorted(names)]
     groups = [files[i:i + CACHED_FILES_PER_ELEMENT] for i in range(0, len(files), CACHED_FILES_PER_ELEMENT)]
     return pipeline | "CachedFiles" >> beam.Create(groups) | "ReadCached" >> beam.Map(_read_cached)
 
@@ -443,11 +450,11 @@ def _run(make_pipeline, build):
         build(pipeline)
 
 
-def analyse_above_cap(make_pipeline, settings, output_uri, work):
-    """capped.py's method in four passes over the cache of the read columns; writes label_issues.csv (the worst
-    max_fit_examples flagged examples) and summary.json (every count)."""
+def analyse_above_cap(make_pipeline, settings, output_uri, work, cached_files):
+    """capped.py's method in four passes over the cache of the read columns (the files named in `cached_files`);
+    writes label_issues.csv (the worst max_fit_examples flagged examples) and summary.json (every count)."""
     rows, labels = _load(work, "labels")
-    cache = os.path.join(work, CACHE_FOLDER)
+    cached_rows = functools.partial(read_cached, folder=os.path.join(work, CACHE_FOLDER), names=cached_files)
     cap, folds = settings.max_fit_examples, settings.folds
     say("LabelErrors", f"{rows} examples, above [label_errors] max_fit_examples {cap}: fitting on a stratified "
                        f"sample, scoring every example in Beam")
@@ -464,7 +471,7 @@ def analyse_above_cap(make_pipeline, settings, output_uri, work):
 
         # Pass 1: the sample; the fold models are fitted on it here (it holds at most max_fit_examples rows).
         _run(make_pipeline, lambda p: (
-            read_cached(p, cache) | beam.FlatMap(sample_rows, analysed)
+            cached_rows(p) | beam.FlatMap(sample_rows, analysed)
             | beam.CombineGlobally(SmallestPerClass([quota[name] for name in classes]))
             | beam.Map(lambda sample: _save(work, "sample", sample))))
         sample = _load(work, "sample")
@@ -487,17 +494,18 @@ def analyse_above_cap(make_pipeline, settings, output_uri, work):
 
     # Pass 2: per-class confident thresholds and the margin histograms.
     _run(make_pipeline, lambda p: (
-        read_cached(p, cache) | beam.CombineGlobally(BatchStatistics(functools.partial(_margins, analysed, models)))
+        cached_rows(p) | beam.CombineGlobally(BatchStatistics(functools.partial(_margins, analysed, models)))
         | beam.Map(lambda statistics: _save(work, "margins", statistics))))
     margins = _load(work, "margins")
-    if int(margins["counts"].sum()) != sum(sizes[name] for name in classes):  # e.g. a retry wrote other batches
+    if int(margins["counts"].sum()) != sum(sizes[name] for name in classes):  # the cache is the committed reads
         raise RuntimeError(f"LabelErrors: the cached rows ({int(margins['counts'].sum())}) are not the examples "
-                           f"of the analysed classes ({sum(sizes[name] for name in classes)}); run it again")
+                           f"of the analysed classes ({sum(sizes[name] for name in classes)}): a bug, please "
+                           f"report it")
     thresholds = capped.confident_thresholds(margins)
 
     # Pass 3: the confident joint; then cleanlab's calibration and prune counts give each cell's margin cutoff.
     _run(make_pipeline, lambda p: (
-        read_cached(p, cache)
+        cached_rows(p)
         | beam.CombineGlobally(BatchStatistics(functools.partial(_confident, analysed, models, thresholds)))
         | beam.Map(lambda counts: _save(work, "joint", counts))))
     calibrated = capped.calibrated_joint(_load(work, "joint"))
@@ -505,7 +513,7 @@ def analyse_above_cap(make_pipeline, settings, output_uri, work):
 
     # Pass 4: flag every example; count them all, keep the worst max_fit_examples for the CSV.
     def flag_pass(p):
-        flagged = read_cached(p, cache) | beam.Map(functools.partial(_flagged, analysed, models, cutoffs))
+        flagged = cached_rows(p) | beam.Map(functools.partial(_flagged, analysed, models, cutoffs))
         _ = (flagged | "Statistics" >> beam.Map(lambda pair: pair[0])
              | beam.CombineGlobally(BatchStatistics(lambda statistics: statistics))
              | "SaveCounts" >> beam.Map(lambda statistics: _save(work, "flagged", statistics)))

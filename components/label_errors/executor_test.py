@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.clean_vs_noisy import blobs as known_errors
-from components.label_errors import capped
+from components.label_errors import capped, executor
 from components.label_errors.component import LabelErrors, LabelIssues
 from components.label_errors.executor import ISSUE_COLUMNS, ISSUES_FILE, SUMMARY_FILE, Executor
 from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv, schema_for
@@ -131,6 +131,36 @@ def test_at_the_cap_the_findings_are_the_exact_finders(demo_inputs, demo_output,
     with open(os.path.join(below.uri, SUMMARY_FILE)) as f:
         assert json.load(f)["above_cap"]["fitted_on"] <= 225
     assert sorted(os.listdir(below.uri)) == [ISSUES_FILE, SUMMARY_FILE]  # the passes' work folder is removed
+
+
+_write_cached = executor.write_cached
+
+
+def write_after_a_failed_attempt(rows, folder):
+    """What a bundle retried after it wrote its cache file leaves (a lost worker on Dataflow/Flink/Spark): the
+    failed attempt's file, of other rows because the retry batched them otherwise, next to the retry's."""
+    _write_cached(rows.slice(0, rows.num_rows // 2), folder)
+    return _write_cached(rows, folder)
+
+
+def test_above_the_cap_a_failed_attempts_cache_files_are_not_read(demo_inputs, tmp_path, monkeypatch):
+    """The passes above the cap read the cache files whose names the committed bundles emitted, not the folder."""
+    clean = run_executor(demo_inputs, tmp_path / "clean", max_fit_examples=200)
+    seen, analyse_above_cap = {}, executor.analyse_above_cap
+
+    def analyse_seeing_the_folder(make_pipeline, settings, output_uri, work, cached_files):
+        seen.update(in_folder=set(os.listdir(os.path.join(work, executor.CACHE_FOLDER))), read=set(cached_files))
+        return analyse_above_cap(make_pipeline, settings, output_uri, work, cached_files)
+
+    monkeypatch.setattr(executor, "write_cached", write_after_a_failed_attempt)
+    monkeypatch.setattr(executor, "analyse_above_cap", analyse_seeing_the_folder)
+    retried = run_executor(demo_inputs, tmp_path / "retried", max_fit_examples=200)
+    assert seen["read"] < seen["in_folder"]  # the failed attempts' files were there, and not read
+    for name in (ISSUES_FILE, SUMMARY_FILE):
+        with open(os.path.join(retried.uri, name)) as a, open(os.path.join(clean.uri, name)) as b:
+            assert a.read() == b.read()
+    assert retried.mlmd_artifact.custom_properties == clean.mlmd_artifact.custom_properties
+    assert sorted(os.listdir(retried.uri)) == [ISSUES_FILE, SUMMARY_FILE]  # the stray files went with the work folder
 
 
 def planted_blobs(n=3000, flip_share=0.06, seed=0):
