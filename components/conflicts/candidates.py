@@ -29,6 +29,7 @@ from components.examples_io.values import decoded
 
 FILTER_HASHES = 3
 MIN_FILTER_BITS, MAX_FILTER_BITS = 2 ** 16, 2 ** 29  # 8 KiB .. 64 MiB
+FINE_CELL_TOLERANCES = 2  # the second filter's cells (over the first one's candidates only): ~8x the buckets
 FILTER_BITS_PER_INPUT_BYTE = 2  # about 50 bits per bucket on gzipped tf.Examples: ~1e-4 false positives per test
 _U64 = np.uint64
 _GOLDEN = 0x9E3779B97F4A7C15  # 2**64 / golden ratio: spreads consecutive integers over 64 bits
@@ -106,9 +107,11 @@ class Column:
         return np.array([str(v) for v in unique.tolist()], dtype=object)[inverse]
 
 
-def bucket_hashes(columns, rows, matcher):
+def bucket_hashes(columns, rows, matcher, cell_tolerances=CELL_TOLERANCES):
     """(example index, bucket hash) per bucket of each example in `rows` (an index array): its home bucket and every
-    bucket it visits, from its compared `columns` ({name: Column}, every compared column of the batch)."""
+    bucket it visits, from its compared `columns` ({name: Column}, every compared column of the batch), with tolerant
+    cells `cell_tolerances` tolerances wide. Any width is exact (a matching value lies in one of the cells an example
+    visits); a narrower one gives more buckets per example and fewer examples that share one."""
     fixed = np.zeros(len(rows), _U64)
     tolerant = []
     for name in sorted(columns):
@@ -129,7 +132,8 @@ def bucket_hashes(columns, rows, matcher):
         ranks += present
         keyed = present & (ranks <= MAX_KEYED_FEATURES)
         fixed_term = np.where(present & ~keyed, _mix(salt ^ _U64(3)), _U64(0))
-        lowest, highest, side = _cell_ranges(matcher.tolerance(name), columns[name].values()[rows], keyed)
+        lowest, highest, side = _cell_ranges(matcher.tolerance(name), columns[name].values()[rows], keyed,
+                                             cell_tolerances)
         counts = np.where(keyed, highest - lowest + 1, 1)[example]
         starts = np.cumsum(counts) - counts
         offsets = np.arange(int(counts.sum())) - np.repeat(starts, counts)
@@ -142,20 +146,20 @@ def bucket_hashes(columns, rows, matcher):
     return example, _mix(partial)
 
 
-def _cell_ranges(tolerance, values, keyed):
+def _cell_ranges(tolerance, values, keyed, cell_tolerances):
     """Per example, the lowest and highest cell (int64) a value matching its own can lie in, and a side that tells
     apart cells that never meet (relative tolerances: a log-scale cell of negative values, of positive values, or
     zero). 0, 0, 0 where not `keyed`."""
     values = np.where(keyed, values, 1.0)
     if tolerance.relative:
         margin = -math.log1p(-(tolerance.value + 4 * FLOAT32_EPS))
-        width = CELL_TOLERANCES * margin
+        width = cell_tolerances * margin
         zero = values == 0
         coordinate = np.log(np.abs(np.where(zero, 1.0, values)))
         side = np.where(zero, 3, np.where(values > 0, 1, 2))
     else:
         margin = tolerance.value + 4 * FLOAT32_EPS * (np.abs(values) + tolerance.value)
-        width = CELL_TOLERANCES * tolerance.value
+        width = cell_tolerances * tolerance.value
         coordinate, zero, side = values, np.zeros(len(values), bool), np.zeros(len(values), np.int64)
     lowest = np.where(keyed & ~zero, np.floor((coordinate - margin) / width), 0).astype(np.int64)
     highest = np.where(keyed & ~zero, np.floor((coordinate + margin) / width), 0).astype(np.int64)

@@ -1,6 +1,7 @@
 """The candidates (numpy buckets + the (bucket, label) filter) hold both examples of every conflicting pair that a
 brute-force search finds, on random record batches with ties, missing values, ints and floats, and more tolerant
-columns than are keyed; and few others."""
+columns than are keyed, after the first filter and after the second, finer one over the first one's candidates;
+and few others."""
 import itertools
 
 import numpy as np
@@ -8,9 +9,9 @@ import pytest
 import tensorflow as tf
 from tfx_bsl.coders import example_coder
 
-from components.conflicts.candidates import LabelFilter, filter_bits
+from components.conflicts.candidates import FINE_CELL_TOLERANCES, LabelFilter, filter_bits
 from components.conflicts.executor import BatchRows, parse_rows
-from components.conflicts.matching import MAX_KEYED_FEATURES, Matcher
+from components.conflicts.matching import CELL_TOLERANCES, MAX_KEYED_FEATURES, Matcher
 
 CONFIG = {"id_column": "id", "label_column": "y", "metadata_columns": [], "excluded": ["id", "y"]}
 
@@ -45,19 +46,30 @@ def _random_records(rng, rows, tolerant_columns):
     return records
 
 
-def _candidates(batches, matcher):
-    """The candidate ids: the filter built from every batch, then tested batch by batch (the executor's passes)."""
+def _filtered(batches, matcher, cell_tolerances):
+    """The candidates of each batch: a filter built from every batch (cells `cell_tolerances` wide), then tested
+    batch by batch (one of the executor's filters)."""
     label_filter = LabelFilter(filter_bits(10_000_000))  # 2**24 bits
     for batch in batches:
-        rows = BatchRows(batch, CONFIG, matcher)
+        rows = BatchRows(batch, CONFIG, matcher, cell_tolerances)
         label_filter.add(rows.buckets, rows.labels[rows.example])
-    found = set()
+    found = []
     for batch in batches:
-        rows = BatchRows(batch, CONFIG, matcher)
+        rows = BatchRows(batch, CONFIG, matcher, cell_tolerances)
         held = label_filter.holds_other_label(rows.buckets, rows.labels[rows.example])
-        kept = np.unique(rows.rows[rows.example[held]])
-        found |= {record[0] for record in parse_rows(batch.take(kept), "train", CONFIG)}
+        found.append(batch.take(np.unique(rows.rows[rows.example[held]])))
     return found
+
+
+def _ids(batches):
+    return {record[0] for batch in batches for record in parse_rows(batch, "train", CONFIG)}
+
+
+def _candidates(batches, matcher):
+    """The candidate ids of the first filter, and of the second, finer one built from the first one's candidates
+    (the executor's passes)."""
+    coarse = _filtered(batches, matcher, CELL_TOLERANCES)
+    return _ids(coarse), _ids(_filtered(coarse, matcher, FINE_CELL_TOLERANCES))
 
 
 @pytest.mark.parametrize("matcher,tolerant_columns", [
@@ -75,8 +87,8 @@ def test_candidates_hold_every_conflicting_pair(matcher, tolerant_columns):
         if a[1] != b[1] and matcher.features_match(a[2], b[2]):
             in_pairs |= {a[0], b[0]}
     assert len(in_pairs) > 10  # the random data has conflicts to find
-    candidates = _candidates(batches, matcher)
-    assert in_pairs <= candidates
+    coarse, fine = _candidates(batches, matcher)
+    assert in_pairs <= fine <= coarse
 
 
 def test_examples_whose_buckets_hold_one_label_are_not_candidates():
@@ -86,4 +98,16 @@ def test_examples_whose_buckets_hold_one_label_are_not_candidates():
     records = [_record(f"e{i:04d}", str(rng.choice(["A", "B"])), {"x": float(i), "z": "red"}) for i in range(2000)]
     records.append(_record("planted", "C", {"x": 7.05, "z": "red"}))
     batch = example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(records)
-    assert _candidates([batch], Matcher(tolerance=0.1)) == {"e0007", "planted"}
+    assert _candidates([batch], Matcher(tolerance=0.1)) == ({"e0007", "planted"},) * 2
+
+
+def test_the_finer_filter_keeps_fewer_candidates():
+    """Examples 0.5 apart (5 tolerances) with alternating labels: the cells they visit (0.1 either side) are 0.3
+    apart, so they share 8-tolerance cells (0.8) but never 2-tolerance ones (0.2): the first filter keeps most, the
+    second only the planted pair."""
+    records = [_record(f"e{i:04d}", "AB"[i % 2], {"x": 0.5 * i}) for i in range(400)]
+    records.append(_record("planted", "C", {"x": 0.5 * 7 + 0.05}))
+    batch = example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(records)
+    coarse, fine = _candidates([batch], Matcher(tolerance=0.1))
+    assert len(coarse) > 300
+    assert fine == {"e0007", "planted"}

@@ -34,8 +34,9 @@ from tfx.types import artifact_utils
 
 from components.conflicts.contract import (CONFLICT_COLUMNS, CONFLICTS_FILE, COUNT_PROPERTIES,
                                             EXCLUDED_ALL_MISSING, LABEL_PAIRS, SKIPPED, SUMMARY_FILE)
-from components.conflicts.candidates import Column, LabelFilter, bucket_hashes, filter_bits
-from components.conflicts.matching import Matcher, UnionFind, pairs_in_bucket
+from components.conflicts.candidates import (FINE_CELL_TOLERANCES, Column, LabelFilter, bucket_hashes,
+                                             filter_bits)
+from components.conflicts.matching import CELL_TOLERANCES, Matcher, UnionFind, pairs_in_bucket
 from components.examples_io import read
 from components.examples_io.artifacts import scratch_dir
 from components.examples_io.results import Results
@@ -92,9 +93,10 @@ def parse_rows(batch, split, config):
 class BatchRows:
     """A record batch's columns read once with numpy (`candidates.Column`): its FeatureStats accumulator, its
     labelled examples with an id (`rows`, an index array), their labels (str) and their bucket hashes. A column with
-    several values in an example the parse would read raises the parse's error at that example."""
+    several values in an example the parse would read raises the parse's error at that example. Tolerant cells are
+    `cell_tolerances` tolerances wide."""
 
-    def __init__(self, batch, config, matcher):
+    def __init__(self, batch, config, matcher, cell_tolerances=CELL_TOLERANCES):
         names = sorted(batch.schema.names)
         read = {config["id_column"], config["label_column"], *config["metadata_columns"]}
         column = {name: Column(batch.column(batch.schema.get_field_index(name)), batch.num_rows) for name in names
@@ -119,7 +121,7 @@ class BatchRows:
             if values.present.any():
                 self.stats["present"][(name, values.text)] = int(values.present.sum())
         self.labels = labels.strings(self.rows)
-        self.example, self.buckets = bucket_hashes(compared, self.rows, matcher)
+        self.example, self.buckets = bucket_hashes(compared, self.rows, matcher, cell_tolerances)
 
 
 def spill(batch, folder):
@@ -194,21 +196,40 @@ class MergeCandidateFilters(CandidateFilter):
         return self.merge_accumulators([acc, other])
 
 
-class ParseCandidates(beam.DoFn):
-    """(split, spilled batch path) -> the parsed records (`parse_rows`) of the batch's candidates: the labelled
-    examples one of whose buckets the filter holds with another label. Only these are parsed in Python."""
+def spilled_rows(candidates):
+    """The spilled batch's rows named by (split, path, row indices, or None for all rows)."""
+    _, path, rows = candidates
+    batch = read_spilled(path)
+    return batch if rows is None else batch.take(pa.array(rows))
 
-    def __init__(self, config, matcher):
-        self.config, self.matcher = config, matcher
 
-    def process(self, spilled, stats_and_filter):
-        split, path = spilled
-        batch = read_spilled(path)
-        rows = BatchRows(batch, self.config, self.matcher)
-        held = stats_and_filter[1].holds_other_label(rows.buckets, rows.labels[rows.example])
-        candidates = np.unique(rows.rows[rows.example[held]])
-        if len(candidates):
-            yield from parse_rows(batch.take(pa.array(candidates)), split, self.config)
+class FindCandidates(beam.DoFn):
+    """(split, spilled batch path, row indices or None for all) -> (split, path, row indices) of those rows that
+    are candidates: labelled examples one of whose buckets (cells `cell_tolerances` tolerances wide) the filter
+    holds with another label. Row indices are a small int64 array: nothing is parsed here."""
+
+    def __init__(self, config, matcher, cell_tolerances):
+        self.config, self.matcher, self.cell_tolerances = config, matcher, cell_tolerances
+
+    def process(self, candidates, stats_and_filter):
+        split, path, rows = candidates
+        found = BatchRows(spilled_rows(candidates), self.config, self.matcher, self.cell_tolerances)
+        held = stats_and_filter[1].holds_other_label(found.buckets, found.labels[found.example])
+        kept = np.unique(found.rows[found.example[held]])
+        if len(kept):
+            yield split, path, kept if rows is None else rows[kept]
+
+
+def fine_filter_entries(candidates, config, matcher):
+    """(FeatureStats, bucket hashes, labels) of some candidates with cells FINE_CELL_TOLERANCES wide, for the second
+    `CandidateFilter`."""
+    rows = BatchRows(spilled_rows(candidates), config, matcher, FINE_CELL_TOLERANCES)
+    return rows.stats, rows.buckets, rows.labels[rows.example]
+
+
+def parse_candidates(candidates, config):
+    """The parsed records (`parse_rows`) of some candidates: only these are parsed in Python."""
+    return parse_rows(spilled_rows(candidates), candidates[0], config)
 
 
 class FeatureStats(beam.CombineFn):
@@ -316,19 +337,24 @@ def compared_columns(stats):
     return sorted({name for name, _ in stats["present"]})
 
 
-def _member_line(record, groups, columns):
-    """[group number, example id, conflicts.csv line] for an example whose distinct row is in a conflict group
-    (text made inert for spreadsheets); `columns` are the compared columns."""
-    example_id, label, features, split, metadata = record
-    number = groups["group_of_row"].get(row_key(label, features))
-    if number is None:
-        return
-    values = dict(features)
-    line = io.StringIO()
-    csv.writer(line, lineterminator="").writerow(spreadsheet_row(
-        [number, example_id, label, split, *("" if v is None else v for v in metadata),
-         *(_display(values.get(name)) for name in columns)]))
-    yield [number, example_id, line.getvalue()]
+def member_lines(candidates, groups, columns, config):
+    """[group number, example id, conflicts.csv line] for each of some candidates (parsed again from the spill, so
+    the parsed candidates are not held until the groups are known) whose distinct row is in a conflict group (text
+    made inert for spreadsheets); `columns` are the compared columns."""
+    for example_id, label, features, split, metadata in parse_candidates(candidates, config):
+        number = groups["group_of_row"].get(row_key(label, features))
+        if number is None:
+            continue
+        values = dict(features)
+        line = io.StringIO()
+        csv.writer(line, lineterminator="").writerow(spreadsheet_row(
+            [number, example_id, label, split, *("" if v is None else v for v in metadata),
+             *(_display(values.get(name)) for name in columns)]))
+        yield [number, example_id, line.getvalue()]
+
+
+def count_rows(candidates):
+    return len(candidates[2])
 
 
 def check_examples(stats, config):
@@ -420,12 +446,19 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 | "FlattenFilters" >> beam.Flatten()
                 | "MergeFilters" >> beam.CombineGlobally(MergeCandidateFilters(bits)))
             stats = stats_and_filter | "FeatureStats" >> beam.Map(lambda acc: acc[0])
-            # Pass 2, over the spilled batches once the filter is complete: the candidates, parsed. Only they are
-            # shuffled and held until the groups are known.
-            candidates = ([result.spilled for result in per_split] | "FlattenSpilled" >> beam.Flatten()
-                          | "Candidates" >> beam.ParDo(ParseCandidates(config, matcher),
-                                                       beam.pvalue.AsSingleton(stats_and_filter)))
-            groups = (candidates
+            # Pass 2, over the spilled batches once the filter is complete: the candidates' row indices. Pass 3,
+            # over those: a second filter of their buckets in cells FINE_CELL_TOLERANCES wide (every conflicting pair
+            # is among them), and the candidates of that one, which alone are parsed and shuffled.
+            coarse = ([result.spilled for result in per_split] | "FlattenSpilled" >> beam.Flatten()
+                      | "AllRows" >> beam.Map(lambda spilled: (*spilled, None))
+                      | "CoarseCandidates" >> beam.ParDo(FindCandidates(config, matcher, CELL_TOLERANCES),
+                                                         beam.pvalue.AsSingleton(stats_and_filter)))
+            fine_filter = (coarse | "FineFilterEntries" >> beam.Map(fine_filter_entries, config, matcher)
+                           | "FineFilter" >> beam.CombineGlobally(CandidateFilter(bits)))
+            fine = coarse | "FineCandidates" >> beam.ParDo(FindCandidates(config, matcher, FINE_CELL_TOLERANCES),
+                                                           beam.pvalue.AsSingleton(fine_filter))
+            groups = (fine
+                      | "ParseCandidates" >> beam.FlatMap(parse_candidates, config)
                       | "KeyByRow" >> beam.Map(lambda record: ((record[1], record[2]), record[0]))
                       | "CollapseIdenticalRows" >> beam.CombinePerKey(SmallestIdAndCount())
                       | "Bucket" >> beam.FlatMap(_bucket, matcher)
@@ -434,17 +467,19 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                       | "CompactPairs" >> beam.Map(_compact_pair)
                       | "DistinctPairs" >> beam.Distinct()
                       | "Group" >> beam.CombineGlobally(ConflictGroups()))
-            results.collect("candidates", candidates | "CountCandidates" >> beam.combiners.Count.Globally())
+            for name, found in (("coarse_candidates", coarse), ("candidates", fine)):
+                results.collect(name, found | f"Count[{name}]" >> beam.Map(count_rows)
+                                | f"Sum[{name}]" >> beam.CombineGlobally(sum))
             results.collect("summary", groups | "Summarize" >> beam.Map(
                 summarize, beam.pvalue.AsSingleton(stats), matcher, config))
             columns = stats | "ComparedColumns" >> beam.Map(compared_columns)
-            _ = (candidates
-                 | "MemberLines" >> beam.FlatMap(_member_line, beam.pvalue.AsSingleton(groups),
-                                                 beam.pvalue.AsSingleton(columns))
+            _ = (fine
+                 | "MemberLines" >> beam.FlatMap(member_lines, beam.pvalue.AsSingleton(groups),
+                                                 beam.pvalue.AsSingleton(columns), config)
                  | "WriteMemberLines" >> WriteKeyedLines(lines_prefix))
 
         (summary,) = results["summary"]
-        (candidate_count,) = results["candidates"]
+        (candidate_count,), (coarse_count,) = results["candidates"], results["coarse_candidates"]
         header = io.StringIO()
         csv.writer(header, lineterminator="").writerow(
             [*CONFLICT_COLUMNS, *config["metadata_columns"], *sorted(summary["compared_features"])])
@@ -466,4 +501,4 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         pairs = "; ".join(f"{' vs '.join(p['labels'])}: {p['pairs']}" for p in summary["label_pairs"]) or "none"
         say("Conflicts", f"{summary['groups']} group(s), {summary['examples_in_conflict']} examples in conflict "
                          f"(pairs by label: {pairs}), compared among {candidate_count} candidate(s) of "
-                         f"{summary['examples']} examples; wrote {output.uri}")
+                         f"{summary['examples']} examples ({coarse_count} after the first filter); wrote {output.uri}")
