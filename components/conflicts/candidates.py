@@ -31,14 +31,23 @@ FILTER_HASHES = 3
 MIN_FILTER_BITS, MAX_FILTER_BITS = 2 ** 16, 2 ** 29  # 8 KiB .. 64 MiB
 FINE_CELL_TOLERANCES = 2  # the second filter's cells (over the first one's candidates only): ~8x the buckets
 FILTER_BITS_PER_INPUT_BYTE = 2  # about 50 bits per bucket on gzipped tf.Examples: ~1e-4 false positives per test
+FILTER_BITS_PER_BUCKET = 64  # the second filter, sized by its buckets: ~1e-4 false positives per test
 _U64 = np.uint64
 _GOLDEN = 0x9E3779B97F4A7C15  # 2**64 / golden ratio: spreads consecutive integers over 64 bits
 
 
 def filter_bits(input_bytes):
     """The filter's size for examples stored in `input_bytes` bytes: a power of two within [MIN, MAX]_FILTER_BITS."""
-    wanted = max(int(input_bytes) * FILTER_BITS_PER_INPUT_BYTE, 1)
-    return min(max(1 << (wanted - 1).bit_length(), MIN_FILTER_BITS), MAX_FILTER_BITS)
+    return _power_of_two_bits(int(input_bytes) * FILTER_BITS_PER_INPUT_BYTE)
+
+
+def bucket_filter_bits(buckets):
+    """The size of a filter of `buckets` (bucket, label) pairs: a power of two within [MIN, MAX]_FILTER_BITS."""
+    return _power_of_two_bits(int(buckets) * FILTER_BITS_PER_BUCKET)
+
+
+def _power_of_two_bits(wanted):
+    return min(max(1 << (max(wanted, 1) - 1).bit_length(), MIN_FILTER_BITS), MAX_FILTER_BITS)
 
 
 def _mix(x):
@@ -195,7 +204,7 @@ class LabelFilter:
         self.labels.update(other.labels)
         if other.words is not None:
             if self.words is None:
-                self.words = other.words.copy()
+                self.words, self.bits = other.words.copy(), other.bits
             else:
                 self.words |= other.words
 

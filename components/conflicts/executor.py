@@ -34,8 +34,8 @@ from tfx.types import artifact_utils
 
 from components.conflicts.contract import (CONFLICT_COLUMNS, CONFLICTS_FILE, COUNT_PROPERTIES,
                                             EXCLUDED_ALL_MISSING, LABEL_PAIRS, SKIPPED, SUMMARY_FILE)
-from components.conflicts.candidates import (FINE_CELL_TOLERANCES, Column, LabelFilter, bucket_hashes,
-                                             filter_bits)
+from components.conflicts.candidates import (FINE_CELL_TOLERANCES, Column, LabelFilter, bucket_filter_bits,
+                                             bucket_hashes, filter_bits)
 from components.conflicts.matching import CELL_TOLERANCES, Matcher, UnionFind, pairs_in_bucket
 from components.examples_io import read
 from components.examples_io.artifacts import scratch_dir
@@ -189,6 +189,18 @@ class CandidateFilter(beam.CombineFn):
         return acc
 
 
+class FineCandidateFilter(CandidateFilter):
+    """A `CandidateFilter` whose size, known only once the first filter's candidates are, comes with its inputs."""
+
+    def __init__(self):
+        super().__init__(None)
+
+    def add_input(self, acc, batch):
+        *entries, bits = batch
+        acc[1].bits = bits
+        return super().add_input(acc, entries)
+
+
 class MergeCandidateFilters(CandidateFilter):
     """One `CandidateFilter` output of the outputs of several (one per split)."""
 
@@ -220,11 +232,16 @@ class FindCandidates(beam.DoFn):
             yield split, path, kept if rows is None else rows[kept]
 
 
-def fine_filter_entries(candidates, config, matcher):
-    """(FeatureStats, bucket hashes, labels) of some candidates with cells FINE_CELL_TOLERANCES wide, for the second
-    `CandidateFilter`."""
+def fine_bucket_count(candidates, config, matcher):
+    """How many buckets, with cells FINE_CELL_TOLERANCES wide, some candidates have: what sizes the second filter."""
+    return len(BatchRows(spilled_rows(candidates), config, matcher, FINE_CELL_TOLERANCES).buckets)
+
+
+def fine_filter_entries(candidates, config, matcher, bits):
+    """(FeatureStats, bucket hashes, labels, the filter's bits) of some candidates with cells FINE_CELL_TOLERANCES
+    wide, for `FineCandidateFilter`."""
     rows = BatchRows(spilled_rows(candidates), config, matcher, FINE_CELL_TOLERANCES)
-    return rows.stats, rows.buckets, rows.labels[rows.example]
+    return rows.stats, rows.buckets, rows.labels[rows.example], bits
 
 
 def parse_candidates(candidates, config):
@@ -453,8 +470,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                       | "AllRows" >> beam.Map(lambda spilled: (*spilled, None))
                       | "CoarseCandidates" >> beam.ParDo(FindCandidates(config, matcher, CELL_TOLERANCES),
                                                          beam.pvalue.AsSingleton(stats_and_filter)))
-            fine_filter = (coarse | "FineFilterEntries" >> beam.Map(fine_filter_entries, config, matcher)
-                           | "FineFilter" >> beam.CombineGlobally(CandidateFilter(bits)))
+            fine_bits = (coarse | "FineBucketCount" >> beam.Map(fine_bucket_count, config, matcher)
+                         | "FineBuckets" >> beam.CombineGlobally(sum) | "FineBits" >> beam.Map(bucket_filter_bits))
+            fine_filter = (coarse | "FineFilterEntries" >> beam.Map(fine_filter_entries, config, matcher,
+                                                                    beam.pvalue.AsSingleton(fine_bits))
+                           | "FineFilter" >> beam.CombineGlobally(FineCandidateFilter()))
             fine = coarse | "FineCandidates" >> beam.ParDo(FindCandidates(config, matcher, FINE_CELL_TOLERANCES),
                                                            beam.pvalue.AsSingleton(fine_filter))
             groups = (fine
