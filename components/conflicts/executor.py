@@ -4,14 +4,16 @@ One read of the examples, per split (conflicts.csv names the split; the per-spli
 which FnApiRunner would materialise whole). Each Arrow record batch is read with numpy (`candidates.py`): its feature
 counts, and its labelled examples' buckets as hashes, added with their labels to a fixed-size Bloom filter of
 (bucket, label) pairs (`CandidateFilter`, reduced per split, then merged); the batch's needed columns are spilled to
-an Arrow IPC file. Once the filter is complete (a side input), each spilled batch is read back and only its
-candidates, the examples one of whose buckets holds another label, are parsed in Python. Every conflicting pair
-shares a bucket, and the filter has false positives only, so the candidates hold every conflict.
+an Arrow IPC file. Once the filter is complete (a side input), each spilled batch is read back and its candidates,
+the examples one of whose buckets holds another label, kept as row indices. Their buckets in finer cells
+(FINE_CELL_TOLERANCES) make a second filter, sized by their count, and only its candidates are parsed in Python.
+Every conflicting pair shares a bucket at any cell width, and the filters have false positives only, so the
+candidates hold every conflict.
 
 Only candidates go on: identical rows (same label, same compared values) are collapsed into one distinct row with a
 count, distinct rows are bucketed and compared (a cell of 100,000 exact copies costs one comparison per distinct
 partner, not 10^10; each pair of distinct rows stands for count_a * count_b example pairs), the pairs grouped
-(`ConflictGroups`), and the candidates in a group written as CSV lines, which `examples_io.sorted_text` merges into
+(`ConflictGroups`), and the candidates (parsed again from the spill) in a group written as CSV lines, which `examples_io.sorted_text` merges into
 conflicts.csv sorted by (group, example id). What is held grows with the candidates and conflicts, never with the
 examples; the filter has a fixed size (README: what is held where). `matching.py` explains why the buckets miss no
 matching pair.
