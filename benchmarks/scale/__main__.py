@@ -147,7 +147,8 @@ MEMORY_GOAL, TIME_GOAL = 1.5, 12  # issue 14: peak memory 10M/1M within 1.5x, ti
 
 def comparison(small_dir, large_dir):
     """The issue's goals, node by node, from two workdirs' results.json (e.g. 1M and 10M rows): peak memory and Do
-    time of the larger run over the smaller's, and each run's Do time over StatisticsGen's of the same run."""
+    CPU time of the larger run over the smaller's, and each run's Do CPU time over StatisticsGen's of the same run
+    (CPU time, not wall time: the load differs between measurements on a shared machine)."""
     runs = []
     for workdir in (small_dir, large_dir):
         with open(os.path.join(workdir, RESULTS_FILE)) as f:
@@ -155,21 +156,21 @@ def comparison(small_dir, large_dir):
     small, large = (run["components"] for run in runs)
     factor = runs[1]["rows"] / runs[0]["rows"]
     lines = [f"| component | peak RSS {runs[0]['rows']:,} / {runs[1]['rows']:,} (GiB) | memory ratio (goal <= "
-             f"{MEMORY_GOAL}) | Do wall {runs[0]['rows']:,} / {runs[1]['rows']:,} (s) | time ratio (linear: "
-             f"{factor:g}; goal <= {TIME_GOAL}) | Do wall / StatisticsGen's, {runs[0]['rows']:,} / "
+             f"{MEMORY_GOAL}) | Do CPU {runs[0]['rows']:,} / {runs[1]['rows']:,} (s) | time ratio (linear: "
+             f"{factor:g}; goal <= {TIME_GOAL}) | Do CPU / StatisticsGen's, {runs[0]['rows']:,} / "
              f"{runs[1]['rows']:,} |", "|---|---|---:|---|---:|---|"]
 
     def done(r):
-        return r is not None and not r["exit_code"] and r.get("do_seconds") is not None
+        return r is not None and not r["exit_code"] and r.get("do_cpu_seconds") is not None
 
     def to_statistics(r, run):
         statistics = run.get("StatisticsGen")
-        return f"{r['do_seconds'] / statistics['do_seconds']:.2f}" if done(r) and done(statistics) else "-"
+        return f"{r['do_cpu_seconds'] / statistics['do_cpu_seconds']:.2f}" if done(r) and done(statistics) else "-"
     def gib(r):
         return f"{r['peak_rss_bytes'] / 2**30:.2f}"
 
     def seconds(r):
-        return f"{r['do_seconds']:.1f}"
+        return f"{r['do_cpu_seconds']:.1f}"
 
     def both(a, b, value):
         return f"{value(a)} / {value(b) if done(b) else '-'}"
@@ -178,7 +179,7 @@ def comparison(small_dir, large_dir):
         if not done(a):
             continue
         memory = f"{b['peak_rss_bytes'] / a['peak_rss_bytes']:.2f}" if done(b) else "-"
-        time_ratio = f"{b['do_seconds'] / a['do_seconds']:.1f}" if done(b) and a["do_seconds"] >= 1 else "-"
+        time_ratio = f"{b['do_cpu_seconds'] / a['do_cpu_seconds']:.1f}" if done(b) and a["do_cpu_seconds"] >= 1 else "-"
         lines.append(f"| {node_id} | {both(a, b, gib)} | {memory} | {both(a, b, seconds)} | {time_ratio} | "
                      f"{to_statistics(a, small)} / {to_statistics(b, large)} |")
     return "\n".join(lines)
