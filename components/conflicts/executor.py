@@ -43,6 +43,7 @@ from components.examples_io import read
 from components.examples_io.artifacts import scratch_dir
 from components.examples_io.results import Results
 from components.examples_io.schema import check_columns
+from components.examples_io.spill import read_batch, write_batch
 from components.examples_io.sorted_text import WriteKeyedLines, remove_keyed_lines, write_sorted
 from components.examples_io.values import decoded
 from components.input_checks import InputError
@@ -126,25 +127,6 @@ class BatchRows:
         self.example, self.buckets = bucket_hashes(compared, self.rows, matcher, cell_tolerances)
 
 
-def spill(batch, folder):
-    """A record batch as an Arrow IPC file (lz4) named by its content (a retried bundle rewrites the same file),
-    written under a temporary name first so that no reader sees a partial file. Returns its path."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, batch.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
-        writer.write_batch(batch)
-    content = sink.getvalue().to_pybytes()
-    path = os.path.join(folder, hashlib.blake2b(content, digest_size=16).hexdigest() + ".arrow")
-    with fileio.open(path + ".tmp", "wb") as f:
-        f.write(content)
-    fileio.rename(path + ".tmp", path, overwrite=True)
-    return path
-
-
-def read_spilled(path):
-    with fileio.open(path, "rb") as f:
-        return pa.ipc.open_stream(f.read()).read_next_batch()
-
-
 class AddToFilter(beam.DoFn):
     """Record batch of one split -> (FeatureStats accumulator, bucket hashes, their labels) for `CandidateFilter`;
     and, tagged "spilled", (split, path) of the batch's id, label, metadata and compared columns spilled to an Arrow
@@ -153,9 +135,6 @@ class AddToFilter(beam.DoFn):
     def __init__(self, split, config, matcher, folder):
         self.split, self.config, self.matcher, self.folder = split, config, matcher, folder
 
-    def setup(self):
-        fileio.makedirs(self.folder)
-
     def process(self, batch):
         rows = BatchRows(batch, self.config, self.matcher)
         yield rows.stats, rows.buckets, rows.labels[rows.example]
@@ -163,7 +142,7 @@ class AddToFilter(beam.DoFn):
         names = [name for name in batch.schema.names if name in kept or name not in self.config["excluded"]]
         needed = pa.RecordBatch.from_arrays([batch.column(batch.schema.get_field_index(name)) for name in names],
                                             names=names)
-        yield beam.pvalue.TaggedOutput("spilled", (self.split, spill(needed, self.folder)))
+        yield beam.pvalue.TaggedOutput("spilled", (self.split, write_batch(needed, self.folder, compression="lz4")))
 
 
 class CandidateFilter(beam.CombineFn):
@@ -213,7 +192,7 @@ class MergeCandidateFilters(CandidateFilter):
 def spilled_rows(candidates):
     """The spilled batch's rows named by (split, path, row indices, or None for all rows)."""
     _, path, rows = candidates
-    batch = read_spilled(path)
+    batch = read_batch(path)
     return batch if rows is None else batch.take(pa.array(rows))
 
 

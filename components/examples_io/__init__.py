@@ -11,6 +11,7 @@
 - `schema`: read a schema, a column's label domain, check configured columns, project for a read.
 - `values`: feature values of a tf.train.Example or of an Arrow list column.
 - `results`: a small result (counts, ids) brought out of a Beam pipeline.
+- `spill`: scratch files of one Arrow record batch each, between a component's passes over the same rows.
 - `artifacts`: carry an Examples artifact's splits, payload format and properties over to one made from it.
 
 Names are resolved lazily (`from components.examples_io import carry_over` imports `artifacts` only), so a Beam
@@ -26,6 +27,7 @@ _PUBLIC = {
     "projected_schema": "schema",
     "feature_values": "values", "feature_value": "values", "first_values": "values", "decoded": "values",
     "Results": "results",
+    "write_batch": "spill", "read_batch": "spill",
     "carry_over": "artifacts", "split_files_pattern": "artifacts",
 }
 

@@ -9,7 +9,6 @@ four more Beam pipelines over exactly those files, into combines whose state doe
 (README.md).
 """
 import functools
-import hashlib
 import json
 import os
 import pickle
@@ -29,6 +28,7 @@ from tfx.types import artifact_utils
 from components.examples_io import read
 from components.examples_io.results import Results
 from components.examples_io.schema import check_columns, read_schema
+from components.examples_io.spill import read_batch, write_batch
 from components.examples_io.values import first_values
 from components.input_checks import InputError, id_and_label_problems
 from components.label_errors import capped, finder
@@ -263,20 +263,10 @@ def flat_rows(batch, settings):
 
 
 def write_cached(rows, folder):
-    """One cached record batch as an Arrow IPC file named by its content, written under a temporary name first so
-    that no reader sees a partial file; returns the file's name. Only the names that committed bundles emitted are
-    read: a bundle retried after it wrote (a lost worker) may batch its records otherwise, and the failed attempt's
-    files stay in the folder, unread, until the work folder is removed (as Beam's file sinks do)."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, rows.schema) as writer:
-        writer.write_batch(rows)
-    content = sink.getvalue().to_pybytes()
-    path = os.path.join(folder, hashlib.blake2b(content, digest_size=16).hexdigest() + ".arrow")
-    fileio.makedirs(folder)
-    with fileio.open(path + ".tmp", "wb") as f:
-        f.write(content)
-    fileio.rename(path + ".tmp", path, overwrite=True)
-    return os.path.basename(path)
+    """One cached record batch as a scratch file (`examples_io.spill`); returns the file's name. Only the names that
+    committed bundles emitted are read: a bundle retried after it wrote (a lost worker) may batch its records
+    otherwise, and the failed attempt's files stay in the folder, unread, until the work folder is removed."""
+    return os.path.basename(write_batch(rows, folder))
 
 
 def read_cached(pipeline, folder, names):
@@ -290,10 +280,7 @@ def read_cached(pipeline, folder, names):
 def _read_cached(paths):
     """The rows of these cache files as one record batch (a column of no values in one file takes the others'
     type)."""
-    tables = []
-    for path in paths:
-        with fileio.open(path, "rb") as f:
-            tables.append(pa.ipc.open_stream(f.read()).read_all())
+    tables = [pa.Table.from_batches([read_batch(path)]) for path in paths]
     (rows,) = pa.concat_tables(tables, promote=True).combine_chunks().to_batches()
     return rows
 
