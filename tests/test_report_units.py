@@ -67,6 +67,22 @@ def test_data_card_escapes_values_and_keeps_the_people_written_part():
     assert data_card.HUMAN_PART_MISSING in data_card.render(facts, None, "")
 
 
+def test_an_id_column_is_not_charted_when_its_distinct_count_is_a_sketch_estimate():
+    import pandas as pd
+    import tensorflow_data_validation as tfdv
+    from pipeline.report.sections.data import _feature_facts
+    rows = 80_000  # above the KMV sketch's 16,384 values, whose estimate for these ids is below the row count
+    frame = pd.DataFrame({"example_id": [f"ex-{i:09d}" for i in range(rows)],
+                          "site": [("Biscoe", "Dream", "Torgersen")[i % 3] for i in range(rows)]})
+    statistics = tfdv.generate_statistics_from_dataframe(
+        frame, tfdv.StatsOptions(use_sketch_based_topk_uniques=True)).datasets[0]
+    ids = next(f.string_stats for f in statistics.features if f.path.step[0] == "example_id")
+    assert ids.unique < rows and ids.top_values[0].frequency > 1  # an estimate, and the sketch's upper bounds
+    facts = {f["name"]: f for f in _feature_facts({"train": statistics}, ["train"])}
+    assert "top_values" not in facts["example_id"] and facts["example_id"]["unique"] == ids.unique
+    assert [v["count"] for v in facts["site"]["top_values"]] == [26_667, 26_667, 26_666]  # exact below 1,024 values
+
+
 def test_find_run_names_what_exists(demo_run):
     from pipeline.mlmd_graph import Graph, open_store
     graph = Graph(open_store(demo_run.metadata))

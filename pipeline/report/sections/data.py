@@ -12,6 +12,9 @@ STATISTICS_FILE = "FeatureStats.pb"  # TFX's statistics file per split (tfx/comp
 ANOMALIES_FILE = "SchemaDiff.pb"  # ExampleValidator's anomalies file per split
 MAX_CHARTED_VALUES = 8  # a categorical feature's chart shows its most frequent values
 MAX_CHARTS = 60  # features beyond this get a table row but no chart, to keep the page small
+# A column with at least this share of distinct values is id-like: nothing to chart. Not 1.0: above 16,383 distinct
+# values StatisticsGen's count of them is a sketch's estimate (pipeline.statistics_gen_for), about 1% off.
+ID_LIKE_DISTINCT_SHARE = 0.95
 TYPES = {0: "INT", 1: "FLOAT", 2: "STRING", 3: "BYTES", 4: "STRUCT"}
 
 TEMPLATE = """
@@ -113,7 +116,7 @@ def _feature_facts(features_by_split, splits):
                 stats = feature.string_stats
                 entry["unique"] = stats.unique
                 top = list(stats.top_values)[:MAX_CHARTED_VALUES]
-                if top and stats.unique < common.num_non_missing:  # an id-like column has nothing to chart
+                if top and stats.unique < ID_LIKE_DISTINCT_SHARE * common.num_non_missing:
                     entry["top_values"] = [{"value": t.value, "count": t.frequency} for t in top]
                     entry["chart"] = ("bars", [t.value for t in top], [t.frequency for t in top])
     return list(features.values())
