@@ -47,6 +47,12 @@ def test_demo_run_analysis_agrees_with_tfma_and_is_recorded(demo_run):
     assert sum(m["examples"] for m in analysis["metadata_slices"] if m["column"] == "site") == \
         analysis["overall"]["eval_examples"]
     assert analysis["tested"]["single"] > 0
+    # eval_predictions.csv: every eval example once, in example id order (the same bytes on every run and runner).
+    with open(os.path.join(analysis_artifact.uri, contract.PREDICTIONS_FILE)) as f:
+        predictions = list(csv.DictReader(f))
+    ids = [row["example_id"] for row in predictions]
+    assert ids == sorted(set(ids)) and len(ids) == analysis["overall"]["eval_examples"]
+    assert sum(row["correct"] == "True" for row in predictions) / len(ids) == pytest.approx(tfma_accuracy, abs=1e-6)
     assert "] ErrorAnalysis done" in demo_run.result.stdout
     # The review queue waited for it and read its (here empty or short) list of examples.
     queue = _only(store, LabelReviewQueue.TYPE_NAME)

@@ -6,7 +6,8 @@ the levers fit on it. Pass 2 reads the examples again (no PCollection is kept be
 serialized examples go through tfx_bsl's RunInference with the model's `serving_default` signature (the one serving
 uses), every row is counted per slice (single columns and pairs) in a lifted CombineGlobally per split whose
 accumulator holds counts per slice key and each slice's smallest error ids (slices.count_rows, merge_counts), and the
-eval predictions stream to a text sink. The splits' rows are never flattened (Beam's local runner holds a Flatten's
+eval predictions stream to keyed text files that `sorted_text.write_sorted` merges by example id after the pipeline
+(a one-shard text sink is a GroupByKey on one key: the local runner held every line). The splits' rows are never flattened (Beam's local runner holds a Flatten's
 input whole): the per-split counts are merged here. The search (Fisher, Benjamini-Hochberg, Newcombe) then runs on the counts in this process.
 """
 import copy
@@ -32,6 +33,7 @@ from components.error_analysis import contract, levers, report, slices
 from components.examples_io import read
 from components.examples_io.artifacts import scratch_dir
 from components.examples_io.results import Results
+from components.examples_io.sorted_text import WriteKeyedLines, remove_keyed_lines, write_sorted
 from components.examples_io.values import first_values
 from components.progress import say
 from components.label_errors.contract import ISSUES_FILE  # its flagged examples, all splits
@@ -122,10 +124,10 @@ def sample_entries(batch, split, columns, numeric):
 
 
 def prediction_line(row):
-    """One row of eval_predictions.csv."""
+    """One row of eval_predictions.csv, keyed by its example id for `sorted_text.WriteKeyedLines`."""
     text = io.StringIO()
     csv.writer(text, lineterminator="").writerow([row[c] for c in contract.PREDICTION_COLUMNS])
-    return text.getvalue()
+    return ["" if row["example_id"] is None else row["example_id"], text.getvalue()]
 
 
 class CountSlices(beam.CombineFn):
@@ -183,7 +185,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                            tuple(settings.metadata), max(slices.MAX_LISTED_IDS, settings.max_review_examples),
                            settings.slice_settings.pairs)
         counts = self._predict_and_count(examples, splits, settings, flagged, plan, model, classes, output.uri,
-                                         results)
+                                         results, os.path.join(scratch, "prediction-lines"))
         analysis = analyse_and_write(counts, sample, plan, settings, flagged, output.uri)
         if scratch.startswith(output.uri):
             fileio.rmtree(scratch)
@@ -207,15 +209,18 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         return analysed_rows([row for split in sampled for rows in results[f"sample-{split}"] for row in rows],
                              flagged)
 
-    def _predict_and_count(self, examples, splits, settings, flagged, plan, model, classes, output_uri, results):
-        """Pass 2, reading the examples again: eval predictions to eval_predictions.csv; returns the counts per slice
-        of every row (each split counted on its own, the small counts merged here)."""
+    def _predict_and_count(self, examples, splits, settings, flagged, plan, model, classes, output_uri, results,
+                           lines_prefix):
+        """Pass 2, reading the examples again: eval predictions to eval_predictions.csv, sorted by example id (their
+        lines written under `lines_prefix`, merged after the pipeline); returns the counts per slice of every row
+        (each split counted on its own, the small counts merged here)."""
         columns, numeric = settings.read_columns(), set(settings.numeric + settings.proxy_features)
         inference = model_spec_pb2.InferenceSpecType(saved_model_spec=model_spec_pb2.SavedModelSpec(
             model_path=path_utils.serving_model_path(model.uri), signature_name=["serving_default"]))
         say(COMPONENT, f"pass 2: predicting split '{slices.EVAL_SPLIT}' with {model.uri}; counting slices of "
                        f"{', '.join(plan.columns)}")
         fileio.makedirs(output_uri)
+        remove_keyed_lines(lines_prefix)  # a retried execution's leftovers
         with self._make_beam_pipeline() as pipeline:
             for split in splits:
                 predicted = split == slices.EVAL_SPLIT
@@ -228,9 +233,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                               | "Predict" >> RunInference(inference)
                               | "Compare" >> beam.Map(with_prediction, classes))
                     _ = (parsed | "PredictionLine" >> beam.Map(prediction_line)
-                         | "WritePredictions" >> beam.io.WriteToText(
-                             os.path.join(output_uri, contract.PREDICTIONS_FILE), num_shards=1,
-                             shard_name_template="", header=",".join(contract.PREDICTION_COLUMNS)))
+                         | "WritePredictions" >> WriteKeyedLines(lines_prefix))
                 else:
                     parsed = batches | f"Rows[{split}]" >> beam.FlatMap(batch_rows, split, columns, numeric)
                 # Counted per split, never flattened: Beam's local runner holds a Flatten's input whole.
@@ -238,6 +241,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                                 | f"Batch[{split}]" >> beam.BatchElements(min_batch_size=COUNT_BATCH_ROWS,
                                                                           max_batch_size=COUNT_BATCH_ROWS)
                                 | f"CountSlices[{split}]" >> beam.CombineGlobally(CountSlices(plan, flagged)))
+        write_sorted(lines_prefix, os.path.join(output_uri, contract.PREDICTIONS_FILE),
+                     ",".join(contract.PREDICTION_COLUMNS))
         return merged_split_counts([results[f"counts-{split}"][0] for split in splits], plan)
 
 
