@@ -1,14 +1,14 @@
 """Confident learning with bounded memory, for data above `[label_errors] max_fit_examples` (no TFX, no Beam).
 
 Above the cap the finder cannot hold every example, so the method is split into pieces whose state does not grow
-with the number of examples; the executor runs each piece as a Beam combine over a fresh read of the Examples:
+with the number of examples; the executor runs each piece as a Beam combine over its cache of the read columns:
 
-1. A deterministic stratified sample: per class, the `quotas(...)` examples with the smallest `sample_key` (a hash
+1. A deterministic stratified sample: per class, the `quotas(...)` examples with the smallest `sample_keys` (a hash
    of the seed and the example id), so the sample is the same under any runner split or order.
 2. `FoldModels.fit`: K models on the sample; within each class the sampled examples take folds by their rank, so
    every fold model has every class and each sampled example gets the model that did not see it.
 3. Every example is scored out of sample by `FoldModels.predict` (a sampled example by its out-of-fold model, any
-   other by the model of fold `sample_key % K`: none of them saw it).
+   other by the model of fold `key % K`: none of them saw it).
 4. cleanlab's method with K x K state: the per-class confident thresholds (`cleanlab.count.get_confident_thresholds`,
    a mean per class) and a histogram of the margin p(j) - p(k) per (given k, other j) cell (`margin_statistics`);
    then the confident joint counts (`confident_counts`, as `cleanlab.count.compute_confident_joint` counts them),
@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from cleanlab import rank
 from cleanlab.count import _reduce_issues
 from cleanlab.filter import _keep_at_least_n_per_class
@@ -44,10 +46,18 @@ PROBABILITY_DECIMALS = 12
 _FIXED_POINT = 2 ** 32  # probability sums as exact integers: the same total in any order of addition
 
 
-def sample_key(example_id, seed):
-    """A 64-bit hash of (seed, id): the sample is the examples with the smallest keys, per class."""
-    digest = hashlib.blake2b(f"{seed}\0{example_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+def sample_keys(ids, seed):
+    """A 64-bit hash of (seed, id) per id (`ids`: text, an Arrow string array or a sequence of str; 0 for a missing
+    id): the sample is the examples with the smallest keys, per class."""
+    texts = _string_array(ids).cast(pa.binary()).to_pylist()
+    prefix = f"{seed}\0".encode()
+    digests = b"".join(b"\0" * 8 if text is None else hashlib.blake2b(prefix + text, digest_size=8).digest()
+                       for text in texts)
+    return np.frombuffer(digests, ">u8").astype(np.uint64)
+
+
+def _string_array(ids):
+    return ids.cast(pa.string()) if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids, pa.string())
 
 
 def quotas(class_sizes, cap, folds):
@@ -77,11 +87,16 @@ def one_openmp_thread():
 
 @dataclass
 class FoldModels:
-    """K models fitted on the sample, and which fold each sampled example was held out of."""
+    """K models fitted on the sample, and which fold each sampled example was held out of: the sampled examples'
+    sample keys (sorted), ids and folds as arrays, so that scoring a record batch looks them up without a Python
+    step per row (and the models pickle small into the scoring steps)."""
     models: list
     classes: list
     features: list  # the feature columns the models use
-    fold_of_sampled: dict  # example id -> fold
+    sampled_keys: np.ndarray  # uint64, ascending
+    sampled_ids: pa.Array  # aligned with sampled_keys
+    sampled_folds: np.ndarray  # aligned with sampled_keys
+    fold_of_colliding: dict  # id -> fold of the sampled examples whose key another sampled example shares (rare)
     seed: int
 
     @classmethod
@@ -95,17 +110,29 @@ class FoldModels:
         with one_openmp_thread():  # see finder.find_label_errors
             for held_out in range(folds):
                 models.append(MODELS[model](seed).fit(x[fold != held_out], y[fold != held_out]))
-        return cls(models, list(classes), list(features), dict(zip(sample["id"], fold.tolist())), seed)
+        keys = sample["key"].to_numpy(np.uint64)
+        by_key = np.argsort(keys, kind="stable")  # among equal keys, the sample's order: the last one wins below
+        shared = np.isin(keys, keys[by_key][1:][np.diff(keys[by_key]) == 0])
+        return cls(models, list(classes), list(features), keys[by_key],
+                   _string_array(sample["id"].to_numpy(object)[by_key]), fold[by_key],
+                   dict(zip(sample["id"][shared], fold[shared].tolist())), seed)
 
     def folds_of(self, ids, keys=None):
-        """The fold whose model did not see each example; `keys` (their `sample_key`s, when known) spare the
-        hashing."""
-        folds = len(self.models)
-        if keys is None:
-            return np.array([self.fold_of_sampled.get(i, sample_key(i, self.seed) % folds) for i in ids], int)
-        fold = (np.asarray(keys, np.uint64) % np.uint64(folds)).astype(int)
-        sampled = np.array([self.fold_of_sampled.get(i, -1) for i in ids], int)
-        return np.where(sampled >= 0, sampled, fold)
+        """The fold whose model did not see each example: its own for a sampled one, else `key % K` (`keys`: their
+        `sample_keys`, when known)."""
+        ids = _string_array(ids)
+        keys = sample_keys(ids, self.seed) if keys is None else np.asarray(keys, np.uint64)
+        fold = (keys % np.uint64(len(self.models))).astype(np.int64)
+        at = np.searchsorted(self.sampled_keys, keys, side="right") - 1  # the last sampled key <= each key
+        candidates = np.nonzero((at >= 0) & (self.sampled_keys[np.maximum(at, 0)] == keys))[0]
+        at = at[candidates]
+        same = pc.equal(ids.take(pa.array(candidates, pa.int64())),
+                        self.sampled_ids.take(pa.array(at, pa.int64()))).fill_null(False).to_numpy(
+                            zero_copy_only=False)
+        fold[candidates[same]] = self.sampled_folds[at[same]]
+        for row in candidates[~same]:  # a sampled key shared by another id (a 64-bit hash collision)
+            fold[row] = self.fold_of_colliding.get(ids[int(row)].as_py(), fold[row])
+        return fold
 
     def predict(self, ids, x, keys=None):
         """Out-of-sample P(class) per row of `x` (rows x classes), rounded to PROBABILITY_DECIMALS."""
@@ -221,13 +248,14 @@ def find_label_errors_bounded(features: pd.DataFrame, labels, ids, *, max_fit_ex
     y = np.array([classes.index(label) for label in labels])
     x = features.to_numpy(float)
     quota = quotas({name: int((labels == name).sum()) for name in classes}, max_fit_examples, folds)
-    table = pd.DataFrame({"id": ids, "label": labels, "key": [sample_key(i, seed) for i in ids],
+    keys = sample_keys(ids, seed)
+    table = pd.DataFrame({"id": ids, "label": labels, "key": keys,
                           **{name: features[name].to_numpy(float) for name in features.columns}})
     table = table.sort_values(["key", "id"]).groupby("label", sort=False, group_keys=False).apply(
         lambda rows: rows.head(quota[rows.name]))
     models = FoldModels.fit(table, classes=classes, features=list(features.columns), folds=folds, model=model,
                             seed=seed)
-    probs = models.predict(ids, x)
+    probs = models.predict(ids, x, keys)
     margins = margin_statistics(y, probs)
     joint = calibrated_joint(confident_counts(y, probs, confident_thresholds(margins)))
     flagged = flag(y, probs, margin_cutoffs(margins["histogram"], prune_counts(joint)))

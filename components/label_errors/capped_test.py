@@ -82,7 +82,7 @@ def test_quotas_are_proportional_at_least_one_per_fold_and_within_the_cap():
 def test_fold_models_score_sampled_examples_out_of_fold():
     x, y = load_wine(return_X_y=True)
     ids = [f"w{i}" for i in range(len(y))]
-    keys = [capped.sample_key(i, 0) for i in ids]
+    keys = capped.sample_keys(ids, 0)
     sample = pd.DataFrame({"id": ids, "label": y, "key": keys, **{f"f{j}": x[:, j] for j in range(x.shape[1])}})
     features = [f"f{j}" for j in range(x.shape[1])]
     models = capped.FoldModels.fit(sample, classes=[0, 1, 2], features=features, folds=5,
@@ -100,4 +100,4 @@ def test_fold_models_score_sampled_examples_out_of_fold():
     np.testing.assert_array_equal(models.predict(ids[::-1], x[::-1])[::-1], probs)
     np.testing.assert_array_equal(models.predict(ids[:1], x[:1]), probs[:1])
     # An example not in the sample is scored by the model of its hashed fold (none of the models saw it).
-    assert models.folds_of(["new"])[0] == capped.sample_key("new", 0) % 5
+    assert models.folds_of(["new"])[0] == int(capped.sample_keys(["new"], 0)[0]) % 5

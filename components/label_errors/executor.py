@@ -30,7 +30,7 @@ from components.examples_io.results import Results
 from components.examples_io.schema import check_columns, read_schema
 from components.examples_io.spill import read_batch, write_batch
 from components.examples_io.values import first_values
-from components.input_checks import InputError, id_and_label_problems
+from components.input_checks import InputError, id_and_label_problems, untrimmed
 from components.label_errors import capped, finder
 from components.label_errors.contract import (DEFAULT_MAX_FIT_EXAMPLES, ESTIMATED_NOISE_RATE, ISSUE_COLUMNS,
                                                ISSUES_FILE, NUM_ANALYSED, NUM_ISSUES, SKIPPED, SUMMARY_FILE)
@@ -204,8 +204,9 @@ class GatherUpToCap(beam.CombineFn):
         return [], 0, Counter()
 
     def add_input(self, accumulator, batch):
-        return self.merge_accumulators([accumulator, ([batch], batch.num_rows, Counter(
-            first_values(batch.column(self.label_column))))])
+        counted = pc.value_counts(_first_values(batch.column(self.label_column)))
+        return self.merge_accumulators([accumulator, ([batch], batch.num_rows, Counter(dict(zip(
+            counted.field("values").to_pylist(), counted.field("counts").to_pylist()))))])
 
     def merge_accumulators(self, accumulators):
         batches, rows, labels = [], 0, Counter()
@@ -248,18 +249,43 @@ SAMPLE_KEY_COLUMN = "__label_errors_sample_key__"
 def flat_rows(batch, settings):
     """A record batch of the read columns as the cache holds it: one value per example (first_values, ids as text,
     numeric features as float64, NaN where none), the metadata columns as read, and each example's sample key."""
-    ids = [None if i is None else str(i) for i in first_values(batch.column(settings.id_column))]
-    columns = {settings.id_column: pa.array(ids, pa.string()),
-               settings.label_column: pa.array(first_values(batch.column(settings.label_column)))}
+    ids = _id_texts(batch.column(settings.id_column))
+    columns = {settings.id_column: ids, settings.label_column: _first_values(batch.column(settings.label_column))}
     for name in settings.present_features():
         column = batch.column(name)
         columns[name] = (pa.array(_first_floats(column)) if _is_numeric_list(column) else
                          pa.array(first_values(column)))
     for name in settings.metadata_columns:
         columns.setdefault(name, batch.column(name))
-    columns[SAMPLE_KEY_COLUMN] = pa.array([0 if i is None else capped.sample_key(i, settings.seed) for i in ids],
-                                          pa.uint64())
+    columns[SAMPLE_KEY_COLUMN] = pa.array(capped.sample_keys(ids, settings.seed), pa.uint64())
     return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
+
+
+def _first_of_lists(column):
+    """The first value of each row of an Arrow list column, null where it has none."""
+    lengths = pc.fill_null(pc.list_value_length(column), 0).to_numpy()
+    starts = np.cumsum(lengths) - lengths
+    return pc.list_flatten(column).take(pa.array(starts, pa.int64(), mask=lengths == 0))
+
+
+def _first_values(column):
+    """`first_values(column)` as an Arrow array, without a Python object per value: bytes as UTF-8 text (through
+    first_values where they are not valid UTF-8), floats as float64, integers as they are."""
+    first = _first_of_lists(column)
+    if pa.types.is_binary(first.type) or pa.types.is_large_binary(first.type):
+        try:
+            return first.cast(pa.string())
+        except pa.ArrowInvalid:  # first_values escapes the bytes that are not UTF-8
+            return pa.array(first_values(column), pa.string())
+    return first.cast(pa.float64()) if pa.types.is_floating(first.type) else first
+
+
+def _id_texts(column):
+    """`str` of each example's first id value (None where it has none), as an Arrow string array."""
+    first = _first_values(column)
+    if pa.types.is_string(first.type) or pa.types.is_integer(first.type):
+        return first.cast(pa.string())
+    return pa.array([None if i is None else str(i) for i in first_values(column)], pa.string())
 
 
 def write_cached(rows, folder):
@@ -292,12 +318,7 @@ def _is_numeric_list(column):
 def _first_floats(column):
     """The first value of each row of a numeric Arrow list column as float64, NaN where it has none (what
     `first_values` and `numeric_features` give, without a Python object per value)."""
-    lengths = pc.fill_null(pc.list_value_length(column), 0).to_numpy()
-    values = pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(float)
-    first = np.full(len(column), np.nan)
-    present = lengths > 0
-    first[present] = values[(np.cumsum(lengths) - lengths)[present]]
-    return first
+    return _first_of_lists(column).cast(pa.float64()).to_numpy(zero_copy_only=False)
 
 
 class Analysed:
@@ -305,17 +326,15 @@ class Analysed:
 
     def __init__(self, settings, classes, features):
         self.settings, self.classes, self.features = settings, classes, features
-        self.index_of = {name: i for i, name in enumerate(classes)}
+        self.untrimmed_classes = bool(untrimmed(pa.array([str(name) for name in classes], pa.string())))
 
     def rows(self, rows):
         """(positions of the analysed rows, those labelled with an analysed class; their ids; their class indices;
         their feature matrix; their sample keys) of a cached record batch (`flat_rows`)."""
         settings = self.settings
-        y = np.array([self.index_of.get(label, -1) for label in rows.column(settings.label_column).to_pylist()],
-                     np.int64)
+        y = self.class_indices(rows.column(settings.label_column))
         positions = np.nonzero(y >= 0)[0]
-        ids = rows.column(settings.id_column).to_pylist()
-        ids = [ids[i] for i in positions]
+        ids = rows.column(settings.id_column).take(pa.array(positions, pa.int64())).cast(pa.string())
         columns = [rows.column(name) for name in self.features]
         if all(pa.types.is_floating(column.type) for column in columns):
             x = np.column_stack([column.to_numpy(zero_copy_only=False)[positions] for column in columns] or
@@ -329,23 +348,37 @@ class Analysed:
         keys = rows.column(SAMPLE_KEY_COLUMN).to_numpy()[positions]
         return positions, ids, y[positions], x, keys
 
+    def class_indices(self, labels):
+        """Each label's index among the analysed classes, -1 for any other (no label, a skipped class)."""
+        if pa.types.is_null(labels.type):
+            return np.full(len(labels), -1, np.int64)
+        found = pc.index_in(labels, value_set=pa.array(self.classes).cast(labels.type))
+        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+    def check_ids(self, ids, y):
+        """Empty or repeated ids, and labels with stray whitespace, as an InputError (id_and_label_problems, run
+        only when a look at the whole arrays finds one)."""
+        suspect = (self.untrimmed_classes or ids.null_count > 0 or pc.any(pc.equal(ids, "")).as_py()
+                   or pc.count_distinct(ids).as_py() < len(ids))
+        problems = suspect and id_and_label_problems(
+            ids.to_pylist(), [self.classes[label] for label in y], f"[data] id_column {self.settings.id_column!r}",
+            f"[labels] label_column {self.settings.label_column!r}")
+        if problems:
+            raise InputError(f"LabelErrors: {'; '.join(problems)}; fix the data")
+
 
 def sample_rows(rows, analysed):
-    """(class index, (sample key, id, features)) per analysed row: what SmallestPerClass keeps. Also where ids are
-    checked above the cap (per record batch)."""
-    settings = analysed.settings
+    """{class index: [(sample keys, ids, features)]} of the analysed rows of a cached element: what
+    SmallestPerClass takes. Also where ids are checked above the cap (per element)."""
     _, ids, y, x, keys = analysed.rows(rows)
-    problems = id_and_label_problems(ids, [analysed.classes[label] for label in y],
-                                     f"[data] id_column {settings.id_column!r}",
-                                     f"[labels] label_column {settings.label_column!r}")
-    if problems:
-        raise InputError(f"LabelErrors: {'; '.join(problems)}; fix the data")
-    for i, example_id in enumerate(ids):
-        yield int(y[i]), (int(keys[i]), example_id, tuple(x[i].tolist()))
+    analysed.check_ids(ids, y)
+    return {int(label): [(keys[y == label], ids.filter(pa.array(y == label)), x[y == label])]
+            for label in np.unique(y)}
 
 
 class SmallestPerClass(beam.CombineFn):
-    """Per class, the `quota` rows with the smallest (sample key, id): the deterministic stratified sample."""
+    """Per class, the `quota` rows with the smallest (sample key, id): the deterministic stratified sample. The
+    rows are held as arrays (keys, ids, features), per class at most twice its quota."""
 
     def __init__(self, quota_per_index):
         self.quota = quota_per_index
@@ -353,25 +386,34 @@ class SmallestPerClass(beam.CombineFn):
     def create_accumulator(self):
         return {}
 
-    def add_input(self, accumulator, row):
-        label, item = row
-        kept = accumulator.setdefault(label, [])
-        kept.append(item)
-        if len(kept) > 2 * self.quota[label]:  # trim now and then: at most twice the quota is held
-            kept.sort()
-            del kept[self.quota[label]:]
-        return accumulator
+    def add_input(self, accumulator, rows):
+        return self.merge_accumulators([accumulator, rows])
 
     def merge_accumulators(self, accumulators):
         merged = {}
         for accumulator in accumulators:
-            for label, items in accumulator.items():
-                kept = sorted(merged.get(label, []) + items)[:self.quota[label]]
-                merged[label] = kept
+            for label, parts in accumulator.items():
+                merged.setdefault(label, []).extend(parts)
+        for label, parts in merged.items():  # trim now and then: at most twice the quota is held
+            if len(parts) > 1 and sum(len(keys) for keys, _, _ in parts) > 2 * self.quota[label]:
+                merged[label] = [_smallest(parts, self.quota[label])]
         return merged
 
     def extract_output(self, accumulator):
-        return {label: sorted(items)[:self.quota[label]] for label, items in accumulator.items()}
+        return {label: _smallest(parts, self.quota[label]) for label, parts in accumulator.items()}
+
+
+def _smallest(parts, n):
+    """The n rows with the smallest (key, id) of the parts (keys, ids, features), as one part."""
+    keys, ids, x = (np.concatenate([keys for keys, _, _ in parts]), pa.concat_arrays([ids for _, ids, _ in parts]),
+                    np.concatenate([x for _, _, x in parts]))
+    if len(keys) > n:
+        cut = np.partition(keys, n - 1)[n - 1]
+        below, tied = np.nonzero(keys < cut)[0], np.nonzero(keys == cut)[0]
+        by_id = np.argsort(ids.take(pa.array(tied, pa.int64())).to_numpy(zero_copy_only=False), kind="stable")
+        kept = np.sort(np.concatenate([below, tied[by_id][:n - len(below)]]))
+        keys, ids, x = keys[kept], ids.take(pa.array(kept, pa.int64())), x[kept]
+    return keys, ids, x
 
 
 class BatchStatistics(beam.CombineFn):
@@ -393,6 +435,16 @@ class BatchStatistics(beam.CombineFn):
 
     def extract_output(self, accumulator):
         return accumulator
+
+
+def sample_table(sample, classes, features):
+    """The sample (SmallestPerClass's output) as the frame FoldModels.fit takes: label, key, id and the features."""
+    labels = sorted(sample)
+    keys, ids, x = (np.concatenate([sample[label][0] for label in labels]),
+                    pa.concat_arrays([sample[label][1] for label in labels]).to_pylist(),
+                    np.concatenate([sample[label][2] for label in labels]))
+    return pd.DataFrame({"label": [classes[label] for label in labels for _ in range(len(sample[label][0]))],
+                         "key": keys, "id": ids, **{name: x[:, j] for j, name in enumerate(features)}})
 
 
 def _probabilities(analysed, models, rows):
@@ -419,9 +471,10 @@ def _flagged(analysed, models, cutoffs, rows):
     k = len(analysed.classes)
     statistics = {"flagged": np.bincount(y[flagged], minlength=k).astype(np.int64),
                   "missing": [int(n) for n in np.isnan(x).sum(axis=0)]}
-    at = pa.array(positions[flagged], pa.int64())
+    at, at_analysed = pa.array(positions[flagged], pa.int64()), pa.array(flagged, pa.int64())
     metadata = [_values(rows.column(c).take(at)) for c in analysed.settings.metadata_columns]
-    rows = [(float(quality[i]), ids[i], analysed.classes[y[i]], analysed.classes[suggested[i]],
+    flagged_ids = ids.take(at_analysed).to_pylist()
+    rows = [(float(quality[i]), flagged_ids[n], analysed.classes[y[i]], analysed.classes[suggested[i]],
              *(values[n] for values in metadata)) for n, i in enumerate(flagged)]
     return statistics, rows
 
@@ -439,7 +492,10 @@ def _run(make_pipeline, build):
 
 def analyse_above_cap(make_pipeline, settings, output_uri, work, cached_files):
     """capped.py's method in four passes over the cache of the read columns (the files named in `cached_files`);
-    writes label_issues.csv (the worst max_fit_examples flagged examples) and summary.json (every count)."""
+    writes label_issues.csv (the worst max_fit_examples flagged examples) and summary.json (every count).
+
+    The combines run without defaults: a default makes a combine's result a side input, which the FnApiRunner
+    sizes object by object (objsize) in every bundle that reads it (13 s of CPU for the sample at 1M rows)."""
     rows, labels = _load(work, "labels")
     cached_rows = functools.partial(read_cached, folder=os.path.join(work, CACHE_FOLDER), names=cached_files)
     cap, folds = settings.max_fit_examples, settings.folds
@@ -458,12 +514,10 @@ def analyse_above_cap(make_pipeline, settings, output_uri, work, cached_files):
 
         # Pass 1: the sample; the fold models are fitted on it here (it holds at most max_fit_examples rows).
         _run(make_pipeline, lambda p: (
-            cached_rows(p) | beam.FlatMap(sample_rows, analysed)
-            | beam.CombineGlobally(SmallestPerClass([quota[name] for name in classes]))
+            cached_rows(p) | beam.Map(sample_rows, analysed)
+            | beam.CombineGlobally(SmallestPerClass([quota[name] for name in classes])).without_defaults()
             | beam.Map(lambda sample: _save(work, "sample", sample))))
-        sample = _load(work, "sample")
-        table = pd.DataFrame([(classes[label], key, example_id, *x) for label, items in sorted(sample.items())
-                              for key, example_id, x in items], columns=["label", "key", "id", *analysed.features])
+        table = sample_table(_load(work, "sample"), classes, analysed.features)
         empty = settings.absent_features + [name for name in analysed.features if table[name].isna().all()]
         if empty:
             logging.info(f"label errors: excluding feature(s) with no values (in the sample): {', '.join(empty)}")
@@ -481,7 +535,8 @@ def analyse_above_cap(make_pipeline, settings, output_uri, work, cached_files):
 
     # Pass 2: per-class confident thresholds and the margin histograms.
     _run(make_pipeline, lambda p: (
-        cached_rows(p) | beam.CombineGlobally(BatchStatistics(functools.partial(_margins, analysed, models)))
+        cached_rows(p)
+        | beam.CombineGlobally(BatchStatistics(functools.partial(_margins, analysed, models))).without_defaults()
         | beam.Map(lambda statistics: _save(work, "margins", statistics))))
     margins = _load(work, "margins")
     if int(margins["counts"].sum()) != sum(sizes[name] for name in classes):  # the cache is the committed reads
@@ -494,6 +549,7 @@ def analyse_above_cap(make_pipeline, settings, output_uri, work, cached_files):
     _run(make_pipeline, lambda p: (
         cached_rows(p)
         | beam.CombineGlobally(BatchStatistics(functools.partial(_confident, analysed, models, thresholds)))
+        .without_defaults()
         | beam.Map(lambda counts: _save(work, "joint", counts))))
     calibrated = capped.calibrated_joint(_load(work, "joint"))
     cutoffs = capped.margin_cutoffs(margins["histogram"], capped.prune_counts(calibrated))
@@ -502,14 +558,15 @@ def analyse_above_cap(make_pipeline, settings, output_uri, work, cached_files):
     def flag_pass(p):
         flagged = cached_rows(p) | beam.Map(functools.partial(_flagged, analysed, models, cutoffs))
         _ = (flagged | "Statistics" >> beam.Map(lambda pair: pair[0])
-             | beam.CombineGlobally(BatchStatistics(lambda statistics: statistics))
+             | beam.CombineGlobally(BatchStatistics(lambda statistics: statistics)).without_defaults()
              | "SaveCounts" >> beam.Map(lambda statistics: _save(work, "flagged", statistics)))
         _ = (flagged | "Rows" >> beam.FlatMap(lambda pair: pair[1])
-             | beam.combiners.Top.Of(cap, key=lambda row: (row[0], row[1]), reverse=True)
+             | beam.combiners.Top.Of(cap, key=lambda row: (row[0], row[1]), reverse=True).without_defaults()
              | "SaveRows" >> beam.Map(lambda worst: _save(work, "worst", worst)))
     _run(make_pipeline, flag_pass)
     counts = _load(work, "flagged")
-    worst = sorted(_load(work, "worst"), key=lambda row: (row[0], row[1]))
+    flagged_any = fileio.exists(os.path.join(work, "worst.pickle"))  # without defaults: no flagged row, no file
+    worst = sorted(_load(work, "worst") if flagged_any else [], key=lambda row: (row[0], row[1]))
     joint = count.estimate_joint(labels=None, pred_probs=None, confident_joint=calibrated)
     summary = finder.summarise(joint, classes, margins["counts"], counts["flagged"], folds, settings.model,
                                settings.seed, used, empty, missing=pd.Series(counts["missing"], index=used),
