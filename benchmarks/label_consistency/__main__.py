@@ -1,13 +1,14 @@
 """Benchmark: LabelConsistency's Beam pipeline against StatisticsGen on the same Examples.
 
     python -m benchmarks.label_consistency [--examples 1000000] [--out DIR] [--mode in_memory] [--method majority]
-        [--skip-statistics]
+        [--skip-statistics] [--long-form]
 
 Writes N synthetic examples (3 labelers with missing labels and class-dependent confusions, the label, two numeric
 features) as an Examples artifact, runs the stock StatisticsGen executor (TFDV GenerateStatistics) and the
 LabelConsistency executor on it with the local Beam runner (in `--mode`), and prints both wall times and the peak
 resident memory of the whole process tree (benchmarks/peak_memory.py). Goal: LabelConsistency is no slower than
-StatisticsGen.
+StatisticsGen. `--long-form` gives the labelers' labels as a long-form CSV instead (example_id, labeler_id, label:
+one row per example and labeler who labeled it, about 2.7 per example, in a shuffled order), joined on the id.
 """
 import argparse
 import os
@@ -48,7 +49,25 @@ def write_examples(n, uri, shards=4, seed=0):
         drawn = np.where(rng.random(n) < accuracy, truth, rng.integers(0, 3, n))
         columns[name] = _lists(CLASSES[drawn], present=rng.random(n) < coverage)
     batch = pa.RecordBatch.from_arrays(list(columns.values()), list(columns))
-    return write_examples_artifact(uri, batch, shards)
+    return write_examples_artifact(uri, batch, shards), batch
+
+
+def write_long_form(examples, path, seed=1):
+    """The labeler columns of `examples` (the record batch `write_examples` wrote) as a long-form CSV, rows
+    shuffled; returns the number of rows."""
+    ids = np.asarray(examples.column("example_id").flatten().to_pylist(), object)
+    parts = []
+    for labeler in LABELERS:
+        column = examples.column(labeler)
+        present = np.asarray(column.value_lengths().fill_null(0)) > 0
+        labels = np.asarray(column.flatten().to_pylist(), object)
+        parts.append(np.stack([ids[present], np.full(present.sum(), labeler, object), labels], axis=1))
+    rows = np.concatenate(parts)
+    rows = rows[np.random.default_rng(seed).permutation(len(rows))]
+    with open(path, "w") as f:
+        f.write("example_id,labeler_id,label\n")
+        f.writelines(f"{i.decode()},{labeler},{label.decode()}\n" for i, labeler, label in rows)
+    return len(rows)
 
 
 def known_schema():
@@ -78,6 +97,8 @@ def main():
     parser.add_argument("--method", default="majority", choices=["majority", "dawid_skene"])
     parser.add_argument("--skip-statistics", action="store_true",
                         help="write the known schema instead of running StatisticsGen (no ratio printed)")
+    parser.add_argument("--long-form", action="store_true",
+                        help="the labelers' labels from a long-form CSV joined on the id, not from the columns")
     args = parser.parse_args()
     config = Config()
     config.pipeline.beam_mode = args.mode
@@ -85,9 +106,14 @@ def main():
     root = args.out or tempfile.mkdtemp(prefix="bench_label_consistency_")
 
     start = time.monotonic()
-    examples = write_examples(args.examples, os.path.join(root, "examples"))
+    examples, batch = write_examples(args.examples, os.path.join(root, "examples"))
     print(f"wrote {args.examples:,} examples x {len(LABELERS)} labelers in {time.monotonic() - start:.1f} s "
           f"({root})", flush=True)
+    long_form = ""
+    if args.long_form:
+        long_form = os.path.join(root, "labels_long.csv")
+        print(f"wrote {write_long_form(batch, long_form):,} long-form label rows", flush=True)
+    del batch
 
     schema = output(standard_artifacts.Schema, root, "schema")
     stats_seconds = None
@@ -108,7 +134,7 @@ def main():
                "consensus_examples": output(standard_artifacts.Examples, root, "consensus_examples"),
                "consensus_schema": output(standard_artifacts.Schema, root, "consensus_schema")}
     props = {"labeler_columns": json_utils.dumps(LABELERS), "label_column": "species", "id_column": "example_id",
-             "long_form_file": "", "min_agreement": 0.0, "min_class_agreement": 0.0, "on_low_agreement": "warn",
+             "long_form_file": long_form, "min_agreement": 0.0, "min_class_agreement": 0.0, "on_low_agreement": "warn",
              "consensus_method": args.method}
     start, cpu = time.monotonic(), time.process_time()
     with PeakMemory() as peak:

@@ -94,17 +94,18 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         results = Results(self._get_tmp_dir())
         lines_prefix = os.path.join(self._get_tmp_dir(), "disagreement-lines")
         remove_keyed_lines(lines_prefix)  # a retried execution's leftovers
+        join_folder = os.path.join(self._get_tmp_dir(), "long-form-join")  # the long-form join's bucket files
         model = None
         if method == "dawid_skene":
             # The consensus needs the model fitted on the sums of all examples: a first pass sums, a second reads the
             # examples again and writes (instead of holding every batch until the model is known).
             with self._make_beam_pipeline() as p:
                 self._sum(p, self._encoded(p, examples, splits, columns_schema, encoder, labelers, long_form,
-                                           results), len(labelers), len(classes), True, results)
+                                           join_folder, results), len(labelers), len(classes), True, results)
             model = fit_dawid_skene(patterns_from_json(results["stats"][0]["patterns"]), len(classes))
         with self._make_beam_pipeline() as p:
             encoded = self._encoded(p, examples, splits, columns_schema, encoder, labelers, long_form,
-                                    results if model is None else None)
+                                    join_folder, results if model is None else None)
             if model is None:
                 self._sum(p, encoded, len(labelers), len(classes), False, results)
             for split, batch_and_codes in encoded.items():
@@ -115,6 +116,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 # Per split, under a prefix of its own: write_sorted merges every file under lines_prefix.
                 _ = written.disagreements | f"WriteDisagreements[{split}]" >> WriteKeyedLines(
                     f"{lines_prefix}-{split}")
+        if fileio.exists(join_folder):
+            fileio.rmtree(join_folder)
         header = ",".join([id_column] + labelers + list(DISAGREEMENT_COLUMNS))
         write_sorted(lines_prefix, os.path.join(out.uri, DISAGREEMENTS_FILE), header)
 
@@ -131,14 +134,15 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         io_utils.write_pbtxt_file(os.path.join(out_schema.uri, "schema.pbtxt"), consensus_schema(schema, classes))
 
     @staticmethod
-    def _encoded(p, examples, splits, columns_schema, encoder, labelers, long_form, results):
-        """{split: (record batch, its class codes)}: the examples read (joined to the long-form labels when given;
-        its problem counts collected into `results` unless None) and encoded once, for the sums and the consensus."""
+    def _encoded(p, examples, splits, columns_schema, encoder, labelers, long_form, join_folder, results):
+        """{split: (record batch, its class codes)}: the examples read (joined to the long-form labels when given,
+        through bucket files under `join_folder`; its problem counts collected into `results` unless None) and
+        encoded once, for the sums and the consensus."""
         batches = {split: p | f"Read[{split}]" >> read.record_batches(
             examples, split, columns_schema, "LabelConsistency", raw_record_column=RAW_RECORD) for split in splits}
         if long_form:
             batches, problems = join_long_form(p, batches, long_form, labelers, encoder.id_column,
-                                               encoder.label_column)
+                                               encoder.label_column, join_folder)
             if results is not None:
                 results.collect("long_form_problems", problems)
         return {split: batch | f"Encode[{split}]" >> beam.Map(lambda b: (b, encoder.encode(b)))

@@ -14,7 +14,7 @@ from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 from tfx.types import standard_artifacts
 from tfx.utils import io_utils, json_utils
 
-from components.label_consistency import executor
+from components.label_consistency import executor, long_form
 from components.label_consistency import metrics as M
 from components.label_consistency.component import LabelConsistencyReport
 from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv, schema_for
@@ -245,19 +245,37 @@ def test_unknown_values_single_class_and_lone_labels_are_reported(demo, tmp_path
     assert outputs["label_consistency"].get_string_custom_property("gate") == "warn"
 
 
-def test_long_form_gives_the_wide_figures_and_reports_duplicates(demo, demo_report, tmp_path):
+@pytest.mark.parametrize("bucket_bytes,flush_bytes", [(long_form.BUCKET_BYTES, long_form.FLUSH_BYTES), (300, 1)],
+                         ids=["one-bucket", "many-buckets-small-flushes"])
+def test_long_form_gives_the_wide_figures_and_reports_duplicates(demo, demo_report, tmp_path, monkeypatch,
+                                                                  bucket_bytes, flush_bytes):
+    monkeypatch.setattr(long_form, "BUCKET_BYTES", bucket_bytes)  # the in_memory runner builds and runs here
+    monkeypatch.setattr(long_form, "FLUSH_BYTES", flush_bytes)
     examples, schema, _ = demo
     frame = pd.read_csv(DEMO_CSV, dtype=str, keep_default_na=False)
     long = frame.melt(id_vars=["example_id"], value_vars=LABELERS, var_name="labeler_id", value_name="label")
-    long = long[long["label"] != ""]
+    long = long[long["label"] != ""].sample(frac=1, random_state=0)
     extra = pd.DataFrame([list(long.iloc[0]), ["no-such-example", "labeler_a", "Adelie"]], columns=long.columns)
     pd.concat([long, extra]).to_csv(tmp_path / "long.csv", index=False)
+    if bucket_bytes < long_form.BUCKET_BYTES:
+        assert long_form.bucket_count(str(tmp_path / "long.csv")) > 20
+    # A failed attempt's bucket file left in the join's folder: never read (only committed bundles' paths are).
+    join_folder = tmp_path / "out" / "tmp" / "test" / "long-form-join"  # the executor tmp dir is tmp/<unique id>
+    join_folder.mkdir(parents=True)
+    (join_folder / "00000-leftover").write_text('["no-such-example", ["labeler_b", "Gentoo"]]\n' * 3)
     outputs = run_executor(examples, schema, str(tmp_path / "out"), labelers=[],
                            long_form_file=str(tmp_path / "long.csv"))
+    assert not join_folder.exists()
     metrics = json.load(open(outputs["metrics"]))
-    _, wide = demo_report
+    wide_outputs, wide = demo_report
     for key in ("krippendorff_alpha", "fleiss_kappa", "hlp_estimate", "cohen_kappa", "per_class", "n_examples"):
         assert metrics[key] == (wide[key] if isinstance(wide[key], dict) else pytest.approx(wide[key]))
+    # The same consensus records and disagreement lines as from the labeler columns.
+    key = lambda row: json.dumps(row, sort_keys=True, default=repr)  # noqa: E731
+    assert sorted(map(key, read_examples(outputs["consensus_examples"]))) == sorted(
+        map(key, read_examples(wide_outputs["consensus_examples"])))
+    disagreements = [os.path.join(o["label_consistency"].uri, "disagreements.csv") for o in (outputs, wide_outputs)]
+    assert open(disagreements[0]).read() == open(disagreements[1]).read()
     problems = metrics["input_problems"]
     assert problems["duplicate (example_id, labeler_id) rows"] == 1
     assert problems["long-form rows whose example_id is not in the Examples"] == 1
