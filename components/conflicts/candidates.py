@@ -34,7 +34,6 @@ FILTER_BITS_PER_INPUT_BYTE = 2  # about 50 bits per bucket on gzipped tf.Example
 FILTER_BITS_PER_BUCKET = 64  # the second filter, sized by its buckets: ~1e-4 false positives per test
 _U64 = np.uint64
 _GOLDEN = 0x9E3779B97F4A7C15  # 2**64 / golden ratio: spreads consecutive integers over 64 bits
-_FILTER_CODEC = pa.Codec("zstd")
 
 
 def filter_bits(input_bytes):
@@ -200,20 +199,6 @@ class LabelFilter:
         hashes = np.array([self.labels.setdefault(label, text_hash(label)) for label in unique], _U64)
         for position in _positions(buckets, hashes[inverse], self.bits):
             np.bitwise_or.at(self.words, position >> 6, _U64(1) << (position & 63).astype(_U64))
-
-    def __getstate__(self):
-        """Pickled (how Beam passes it between stages; FnApiRunner holds every such copy in memory) with the words
-        zstd-compressed: at the ~5% of bits a filter sized as above sets, about a third of their size."""
-        state = dict(self.__dict__)
-        if self.words is not None:
-            state["words"] = _FILTER_CODEC.compress(self.words.data, asbytes=True)
-        return state
-
-    def __setstate__(self, state):
-        if state["words"] is not None:
-            state["words"] = np.frombuffer(
-                _FILTER_CODEC.decompress(state["words"], decompressed_size=state["bits"] // 8), _U64)
-        self.__dict__.update(state)
 
     def merge(self, other):
         self.labels.update(other.labels)

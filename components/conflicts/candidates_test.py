@@ -3,7 +3,6 @@ brute-force search finds, on random record batches with ties, missing values, in
 columns than are keyed, after the first filter and after the second, finer one over the first one's candidates;
 and few others."""
 import itertools
-import pickle
 
 import numpy as np
 import pytest
@@ -112,24 +111,3 @@ def test_the_finer_filter_keeps_fewer_candidates():
     coarse, fine = _candidates([batch], Matcher(tolerance=0.1))
     assert len(coarse) > 300
     assert fine == {"e0007", "planted"}
-
-
-def test_a_pickled_filter_is_compressed_and_the_same_filter():
-    """Beam pickles the filter between stages (FnApiRunner holds the copies): the words go zstd-compressed and come
-    back bit for bit, writable for merging; an empty filter (no words yet) round-trips too."""
-    bits = 2 ** 20
-    buckets = np.random.default_rng(0).integers(0, 2 ** 63, bits // 64, dtype=np.int64).astype(np.uint64)
-    labels = np.array(["a", "b"] * (len(buckets) // 2), dtype=object)
-    label_filter = LabelFilter(bits)
-    label_filter.add(buckets, labels)
-    pickled = pickle.dumps(label_filter)
-    assert len(pickled) < 0.5 * label_filter.words.nbytes
-    restored = pickle.loads(pickled)
-    assert restored.bits == bits and restored.labels == label_filter.labels
-    np.testing.assert_array_equal(restored.words, label_filter.words)
-    np.testing.assert_array_equal(restored.holds_other_label(buckets, labels),
-                                  label_filter.holds_other_label(buckets, labels))
-    restored.merge(pickle.loads(pickle.dumps(LabelFilter(bits))))
-    restored.merge(label_filter)
-    empty = pickle.loads(pickle.dumps(LabelFilter(None)))
-    assert empty.words is None and empty.bits is None

@@ -24,10 +24,13 @@ import io
 import json
 import math
 import os
+import pickle
 from collections import Counter
+from typing import NamedTuple, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindows
 import numpy as np
 import pyarrow as pa
 from tfx.dsl.components.base import base_beam_executor
@@ -127,66 +130,121 @@ class BatchRows:
         self.example, self.buckets = bucket_hashes(compared, self.rows, matcher, cell_tolerances)
 
 
-class AddToFilter(beam.DoFn):
-    """Record batch of one split -> (FeatureStats accumulator, bucket hashes, their labels) for `CandidateFilter`;
-    and, tagged "spilled", (split, path) of the batch's id, label, metadata and compared columns spilled to an Arrow
-    IPC file, which the second pass reads instead of reading and decoding the examples again."""
+class BundleFilter(beam.DoFn):
+    """Adds the (bucket, label) pairs of its inputs to one `LabelFilter` per bundle, held by the DoFn, never a Beam
+    element (FnApiRunner would hold every copy of a Beam element in memory: as an accumulator, a flattened input and
+    a side input). At the bundle's end it writes the filter to a content-named scratch file and emits
+    `FilterPart`(path, bits, FeatureStats accumulator, labels seen), so only committed bundles' files count (a
+    retried bundle's file is never read; OR-ing a filter twice would change nothing anyway)."""
 
-    def __init__(self, split, config, matcher, folder):
-        self.split, self.config, self.matcher, self.folder = split, config, matcher, folder
+    def __init__(self, folder):
+        self.folder = folder
 
-    def process(self, batch):
-        rows = BatchRows(batch, self.config, self.matcher)
-        yield rows.stats, rows.buckets, rows.labels[rows.example]
-        kept = {self.config["id_column"], self.config["label_column"], *self.config["metadata_columns"]}
-        names = [name for name in batch.schema.names if name in kept or name not in self.config["excluded"]]
-        needed = pa.RecordBatch.from_arrays([batch.column(batch.schema.get_field_index(name)) for name in names],
-                                            names=names)
-        yield beam.pvalue.TaggedOutput("spilled", (self.split, write_batch(needed, self.folder, compression="lz4")))
+    def start_bundle(self):
+        self._filter, self._stats = None, FeatureStats().create_accumulator()
+
+    def add(self, rows, bits):
+        """Adds a `BatchRows`' buckets with their labels, and its FeatureStats."""
+        if self._filter is None:
+            self._filter = LabelFilter(bits)
+        self._filter.add(rows.buckets, rows.labels[rows.example])
+        self._stats = FeatureStats().add_input(self._stats, rows.stats)
+
+    def finish_bundle(self):
+        if self._filter is not None:
+            part = FilterPart(write_filter(self._filter, self.folder), self._filter.bits, self._stats,
+                              self._filter.labels)
+            self._filter = None
+            yield GlobalWindows.windowed_value(part)
 
 
-class CandidateFilter(beam.CombineFn):
-    """The FeatureStats of every example and the `LabelFilter` of every (bucket, label): a fixed size."""
+class FilterPart(NamedTuple):
+    """A filter in a scratch file (path None: nothing added) with what Beam passes on about it: all small."""
+    path: Optional[str]  # a tuple of paths while `FilterParts` gathers them
+    bits: Optional[int]
+    stats: dict  # FeatureStats accumulator of the examples it holds
+    labels: dict  # {label: hash} seen
 
-    def __init__(self, bits):
-        self.bits = bits
+
+def write_filter(label_filter, folder):
+    """The filter's words in a content-named scratch file (zstd-compressed Arrow, `spill.write_batch`: a retried
+    bundle that adds alike rewrites the same file, no reader sees a partial one); its path, None when empty."""
+    if label_filter.words is None:
+        return None
+    return write_batch(pa.RecordBatch.from_arrays([pa.array(label_filter.words)], names=["words"]), folder,
+                       compression="zstd")
+
+
+def read_filter(part):
+    """The `LabelFilter` of a `FilterPart` (its words read-only)."""
+    label_filter = LabelFilter(part.bits)
+    label_filter.labels = dict(part.labels)
+    if part.path is not None:
+        label_filter.words = read_batch(part.path).column(0).to_numpy()
+    return label_filter
+
+
+class FilterParts(beam.CombineFn):
+    """The `FilterPart`s of all bundles as one (paths listed, FeatureStats and labels merged): small, a combine."""
 
     def create_accumulator(self):
-        return FeatureStats().create_accumulator(), LabelFilter(self.bits)
+        return FilterPart((), None, FeatureStats().create_accumulator(), {})
 
-    def add_input(self, acc, batch):
-        stats, buckets, labels = batch
-        acc[1].add(buckets, labels)
-        return FeatureStats().add_input(acc[0], stats), acc[1]
+    def add_input(self, acc, part):
+        return self.merge_accumulators([acc, part._replace(path=(part.path,) if part.path else ())])
 
     def merge_accumulators(self, accumulators):
         accumulators = list(accumulators)
-        merged = accumulators[0][1]
-        for _, label_filter in accumulators[1:]:
-            merged.merge(label_filter)
-        return FeatureStats().merge_accumulators([stats for stats, _ in accumulators]), merged
+        return FilterPart(tuple(sorted({path for acc in accumulators for path in acc.path})),
+                          max((acc.bits for acc in accumulators if acc.bits is not None), default=None),
+                          FeatureStats().merge_accumulators([acc.stats for acc in accumulators]),
+                          {label: h for acc in accumulators for label, h in acc.labels.items()})
 
     def extract_output(self, acc):
         return acc
 
 
-class FineCandidateFilter(CandidateFilter):
-    """A `CandidateFilter` whose size, known only once the first filter's candidates are, comes with its inputs."""
-
-    def __init__(self):
-        super().__init__(None)
-
-    def add_input(self, acc, batch):
-        *entries, bits = batch
-        acc[1].bits = bits
-        return super().add_input(acc, entries)
+def merge_filter_files(parts, folder):
+    """The `FilterPart` of one file holding the OR of the parts' files, read one at a time (so it holds the merged
+    filter and one part)."""
+    merged = LabelFilter(parts.bits)
+    merged.labels = dict(parts.labels)
+    for path in parts.path:
+        merged.merge(read_filter(parts._replace(path=path)))
+    return parts._replace(path=write_filter(merged, folder))
 
 
-class MergeCandidateFilters(CandidateFilter):
-    """One `CandidateFilter` output of the outputs of several (one per split)."""
+class AddToFilter(BundleFilter):
+    """Record batch of one split -> its (bucket, label) pairs and FeatureStats added to the bundle's filter; and,
+    tagged "spilled", (split, path) of the batch's id, label, metadata and compared columns spilled to an Arrow IPC
+    file, which the second pass reads instead of reading and decoding the examples again."""
 
-    def add_input(self, acc, other):
-        return self.merge_accumulators([acc, other])
+    def __init__(self, split, config, matcher, spill_folder, filter_folder, bits):
+        super().__init__(filter_folder)
+        self.split, self.config, self.matcher, self.spill_folder, self.bits = (split, config, matcher, spill_folder,
+                                                                               bits)
+
+    def process(self, batch):
+        self.add(BatchRows(batch, self.config, self.matcher), self.bits)
+        kept = {self.config["id_column"], self.config["label_column"], *self.config["metadata_columns"]}
+        names = [name for name in batch.schema.names if name in kept or name not in self.config["excluded"]]
+        needed = pa.RecordBatch.from_arrays([batch.column(batch.schema.get_field_index(name)) for name in names],
+                                            names=names)
+        yield beam.pvalue.TaggedOutput("spilled",
+                                       (self.split, write_batch(needed, self.spill_folder, compression="lz4")))
+
+
+class AddToFineFilter(BundleFilter):
+    """Some first-stage candidates -> their buckets in cells FINE_CELL_TOLERANCES wide added to the bundle's filter
+    of `bits` (a side input: sized by the count of those buckets)."""
+
+    def __init__(self, config, matcher, folder):
+        super().__init__(folder)
+        self.config, self.matcher = config, matcher
+
+    def process(self, candidates, bits):
+        self.add(BatchRows(spilled_rows(candidates), self.config, self.matcher, FINE_CELL_TOLERANCES), bits)
+        return []
 
 
 def spilled_rows(candidates):
@@ -199,30 +257,33 @@ def spilled_rows(candidates):
 class FindCandidates(beam.DoFn):
     """(split, spilled batch path, row indices or None for all) -> (split, path, row indices) of those rows that
     are candidates: labelled examples one of whose buckets (cells `cell_tolerances` tolerances wide) the filter
-    holds with another label. Row indices are a small int64 array: nothing is parsed here."""
+    holds with another label. Row indices are a small int64 array: nothing is parsed here. The filter (a side input
+    `FilterPart`, its path) is read at a bundle's first element and dropped at its end (FnApiRunner keeps the DoFns
+    of finished stages)."""
 
     def __init__(self, config, matcher, cell_tolerances):
         self.config, self.matcher, self.cell_tolerances = config, matcher, cell_tolerances
 
-    def process(self, candidates, stats_and_filter):
+    def start_bundle(self):
+        self._filter = None
+
+    def process(self, candidates, filter_part):
+        if self._filter is None:
+            self._filter = read_filter(filter_part)
         split, path, rows = candidates
         found = BatchRows(spilled_rows(candidates), self.config, self.matcher, self.cell_tolerances)
-        held = stats_and_filter[1].holds_other_label(found.buckets, found.labels[found.example])
+        held = self._filter.holds_other_label(found.buckets, found.labels[found.example])
         kept = np.unique(found.rows[found.example[held]])
         if len(kept):
             yield split, path, kept if rows is None else rows[kept]
+
+    def finish_bundle(self):
+        self._filter = None
 
 
 def fine_bucket_count(candidates, config, matcher):
     """How many buckets, with cells FINE_CELL_TOLERANCES wide, some candidates have: what sizes the second filter."""
     return len(BatchRows(spilled_rows(candidates), config, matcher, FINE_CELL_TOLERANCES).buckets)
-
-
-def fine_filter_entries(candidates, config, matcher, bits):
-    """(FeatureStats, bucket hashes, labels, the filter's bits) of some candidates with cells FINE_CELL_TOLERANCES
-    wide, for `FineCandidateFilter`."""
-    rows = BatchRows(spilled_rows(candidates), config, matcher, FINE_CELL_TOLERANCES)
-    return rows.stats, rows.buckets, rows.labels[rows.example], bits
 
 
 def parse_candidates(candidates, config):
@@ -252,19 +313,29 @@ class FeatureStats(beam.CombineFn):
         return acc
 
 
+def keyed_row(record):
+    """(row key, (example id, row)) of a parsed candidate: the 16-byte key of its distinct row and the row (label,
+    compared values) pickled, so the collapse shuffles bytes, not tuples of Python values."""
+    example_id, label, features = record[:3]
+    return row_key(label, features), (example_id, pickle.dumps((label, features), protocol=pickle.HIGHEST_PROTOCOL))
+
+
 class SmallestIdAndCount(beam.CombineFn):
-    """Of the examples sharing one (label, features): the smallest id (which names the distinct row) and how many."""
+    """Of the examples sharing one distinct row (label and compared values, `keyed_row`): the smallest id (which
+    names the distinct row), how many, and the row once."""
 
     def create_accumulator(self):
-        return None, 0
+        return None, 0, None
 
-    def add_input(self, acc, example_id):
-        smallest, count = acc
-        return (example_id if smallest is None else min(smallest, example_id)), count + 1
+    def add_input(self, acc, keyed):
+        example_id, row = keyed
+        return self.merge_accumulators([acc, (example_id, 1, row)])
 
     def merge_accumulators(self, accumulators):
-        ids = [smallest for smallest, _ in accumulators if smallest is not None]
-        return (min(ids) if ids else None), sum(count for _, count in accumulators)
+        accumulators = [acc for acc in accumulators if acc[0] is not None]
+        if not accumulators:
+            return self.create_accumulator()
+        return (min(acc[0] for acc in accumulators), sum(acc[1] for acc in accumulators), accumulators[0][2])
 
     def extract_output(self, acc):
         return acc
@@ -276,15 +347,26 @@ def row_key(label, features):
     return hashlib.blake2b(repr((label, features)).encode(), digest_size=16).digest()
 
 
+_HOME, _VISITOR = b"h", b"v"  # a bucket member's first byte
+
+
 def _bucket(keyed, matcher):
-    """(bucket key, (is_home, row)) for the home bucket and each visited bucket of a distinct row; the row is
-    (smallest id, label, the values its key does not fix, count, row key): what comparing and grouping need."""
-    (label, features), (smallest_id, count) = keyed
-    row = (smallest_id, label, matcher.tolerant_features(features), count, row_key(label, features))
-    home, visits = matcher.bucket_keys(features)
-    yield home, (True, row)
-    for key in visits:
-        yield key, (False, row)
+    """(bucket id, member) for the home bucket and each visited bucket of a distinct row: the member is one bytes
+    object, a flag (home or visitor) and the pickled (smallest id, label, features, count, row key): what comparing
+    and grouping need (a tuple of Python values per member cost FnApiRunner about 3.6 KB per candidate)."""
+    key, (smallest_id, count, row) = keyed
+    label, features = pickle.loads(row)
+    member = pickle.dumps((smallest_id, label, features, count, key), protocol=pickle.HIGHEST_PROTOCOL)
+    home, visits = matcher.bucket_ids(features)
+    yield home, _HOME + member
+    for bucket in visits:
+        yield bucket, _VISITOR + member
+
+
+def _compare_bucket(bucket, matcher):
+    """The conflicting pairs of one bucket's members (`_bucket`)."""
+    _, members = bucket
+    return pairs_in_bucket([(member[:1] == _HOME, pickle.loads(member[1:])) for member in members], matcher)
 
 
 def _compact_pair(pair):
@@ -430,41 +512,44 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         bits = filter_bits(sum(file.size_in_bytes for match in FileSystems.match(
             [os.path.join(artifact_utils.get_split_uri([examples], split), "*") for split in splits])
             for file in match.metadata_list))
-        spill_folder = os.path.join(scratch, "batches")
-        if fileio.exists(spill_folder):
-            fileio.rmtree(spill_folder)  # a retried execution's leftovers
+        spill_folder, filter_folder = os.path.join(scratch, "batches"), os.path.join(scratch, "filters")
+        for folder in (spill_folder, filter_folder):
+            if fileio.exists(folder):
+                fileio.rmtree(folder)  # a retried execution's leftovers
         with self._make_beam_pipeline() as p:
-            # Pass 1, per split (conflicts.csv names each example's split), reduced per split before the (small)
-            # flatten: the FeatureStats and the filter of (bucket, label) pairs; each batch's needed columns spilled.
+            # Pass 1, per split (conflicts.csv names each example's split): each bundle's filter of (bucket, label)
+            # pairs and FeatureStats (a scratch file and a small FilterPart; only those are flattened), merged into
+            # one filter file; each batch's needed columns spilled.
             per_split = [p | f"Read[{split}]" >> read.record_batches(examples, split, None, "Conflicts")
-                         | f"AddToFilter[{split}]" >> beam.ParDo(AddToFilter(split, config, matcher, spill_folder))
-                         .with_outputs("spilled", main="entries") for split in splits]
-            stats_and_filter = ([result.entries | f"CandidateFilter[{split}]" >> beam.CombineGlobally(
-                CandidateFilter(bits)) for split, result in zip(splits, per_split)]
-                | "FlattenFilters" >> beam.Flatten()
-                | "MergeFilters" >> beam.CombineGlobally(MergeCandidateFilters(bits)))
-            stats = stats_and_filter | "FeatureStats" >> beam.Map(lambda acc: acc[0])
+                         | f"AddToFilter[{split}]" >> beam.ParDo(
+                             AddToFilter(split, config, matcher, spill_folder, filter_folder, bits))
+                         .with_outputs("spilled", main="parts") for split in splits]
+            candidate_filter = ([result.parts for result in per_split] | "FlattenFilterParts" >> beam.Flatten()
+                                | "FilterParts" >> beam.CombineGlobally(FilterParts())
+                                | "MergeFilters" >> beam.Map(merge_filter_files, filter_folder))
+            stats = candidate_filter | "FeatureStats" >> beam.Map(lambda part: part.stats)
             # Pass 2, over the spilled batches once the filter is complete: the candidates' row indices. Pass 3,
             # over those: a second filter of their buckets in cells FINE_CELL_TOLERANCES wide (every conflicting pair
             # is among them), and the candidates of that one, which alone are parsed and shuffled.
             coarse = ([result.spilled for result in per_split] | "FlattenSpilled" >> beam.Flatten()
                       | "AllRows" >> beam.Map(lambda spilled: (*spilled, None))
                       | "CoarseCandidates" >> beam.ParDo(FindCandidates(config, matcher, CELL_TOLERANCES),
-                                                         beam.pvalue.AsSingleton(stats_and_filter)))
+                                                         beam.pvalue.AsSingleton(candidate_filter)))
             fine_bits = (coarse | "FineBucketCount" >> beam.Map(fine_bucket_count, config, matcher)
                          | "FineBuckets" >> beam.CombineGlobally(sum) | "FineBits" >> beam.Map(bucket_filter_bits))
-            fine_filter = (coarse | "FineFilterEntries" >> beam.Map(fine_filter_entries, config, matcher,
+            fine_filter = (coarse | "AddToFineFilter" >> beam.ParDo(AddToFineFilter(config, matcher, filter_folder),
                                                                     beam.pvalue.AsSingleton(fine_bits))
-                           | "FineFilter" >> beam.CombineGlobally(FineCandidateFilter()))
+                           | "FineFilterParts" >> beam.CombineGlobally(FilterParts())
+                           | "MergeFineFilters" >> beam.Map(merge_filter_files, filter_folder))
             fine = coarse | "FineCandidates" >> beam.ParDo(FindCandidates(config, matcher, FINE_CELL_TOLERANCES),
                                                            beam.pvalue.AsSingleton(fine_filter))
             groups = (fine
                       | "ParseCandidates" >> beam.FlatMap(parse_candidates, config)
-                      | "KeyByRow" >> beam.Map(lambda record: ((record[1], record[2]), record[0]))
+                      | "KeyByRow" >> beam.Map(keyed_row)
                       | "CollapseIdenticalRows" >> beam.CombinePerKey(SmallestIdAndCount())
                       | "Bucket" >> beam.FlatMap(_bucket, matcher)
                       | "GroupByBucket" >> beam.GroupByKey()
-                      | "ComparePairs" >> beam.FlatMap(lambda kv: pairs_in_bucket(kv[1], matcher))
+                      | "ComparePairs" >> beam.FlatMap(_compare_bucket, matcher)
                       | "CompactPairs" >> beam.Map(_compact_pair)
                       | "DistinctPairs" >> beam.Distinct()
                       | "Group" >> beam.CombineGlobally(ConflictGroups()))
@@ -488,7 +573,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         write_sorted(lines_prefix, os.path.join(output.uri, CONFLICTS_FILE), header.getvalue())
         with fileio.open(os.path.join(output.uri, SUMMARY_FILE), "w") as f:
             f.write(json.dumps(summary, indent=2, sort_keys=True))
-        fileio.rmtree(spill_folder)
+        for folder in (spill_folder, filter_folder):
+            if fileio.exists(folder):
+                fileio.rmtree(folder)
         if scratch.startswith(output.uri):
             fileio.rmtree(scratch)
         for key in COUNT_PROPERTIES:

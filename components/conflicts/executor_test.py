@@ -11,8 +11,10 @@ import tensorflow as tf
 from tfx_bsl.coders import example_coder
 
 from components.conflicts.component import LabelConflicts
+from components.conflicts.candidates import LabelFilter
 from components.conflicts.executor import (CONFLICTS_FILE, SUMMARY_FILE, BatchRows, ConflictsError, Executor,
-                                          parse_rows)
+                                          FeatureStats, FilterPart, FilterParts, merge_filter_files, parse_rows,
+                                          read_filter, write_filter)
 from components.conflicts.matching import Matcher, UnionFind
 from components.examples_io.values import feature_values
 from pipeline.configs import Config
@@ -257,3 +259,32 @@ def test_record_batches_give_the_values_a_parsed_example_gives():
         list(parse_rows(several, "train", config))
     with pytest.raises(ConflictsError, match="column 'k' has 2 values in example 'e'"):
         BatchRows(several, config, Matcher(tolerance=0.1))
+
+
+def test_bundle_filters_merged_from_their_files_are_the_or_of_them(tmp_path):
+    """Each bundle's filter goes to a content-named file (a retry that adds alike rewrites the same one); merging
+    the files gives the filter of all the bundles' pairs; a bundle that added no pair leaves no file."""
+    bits, rng = 2 ** 16, np.random.default_rng(0)
+    buckets = rng.integers(0, 2 ** 63, 3000, dtype=np.int64).astype(np.uint64)
+    labels = np.array(["a", "b", "c"] * 1000, dtype=object)
+    parts, whole = [], LabelFilter(bits)
+    for bundle in (slice(0, 1000), slice(1000, 3000)):
+        bundle_filter = LabelFilter(bits)
+        bundle_filter.add(buckets[bundle], labels[bundle])
+        whole.add(buckets[bundle], labels[bundle])
+        path = write_filter(bundle_filter, str(tmp_path))
+        assert write_filter(bundle_filter, str(tmp_path)) == path
+        parts.append(FilterPart(path, bits, FeatureStats().create_accumulator(), bundle_filter.labels))
+    assert write_filter(LabelFilter(bits), str(tmp_path)) is None
+    parts.append(FilterPart(None, bits, FeatureStats().create_accumulator(), {}))
+    combine = FilterParts()
+    gathered = combine.extract_output(combine.merge_accumulators(
+        [combine.add_input(combine.create_accumulator(), part) for part in parts]))
+    assert len(gathered.path) == 2
+    merged = read_filter(merge_filter_files(gathered, str(tmp_path)))
+    np.testing.assert_array_equal(merged.words, whole.words)
+    assert merged.labels == whole.labels
+    others = np.array(["b", "c", "a"] * 1000, dtype=object)
+    np.testing.assert_array_equal(merged.holds_other_label(buckets, others), whole.holds_other_label(buckets, others))
+    nothing = merge_filter_files(combine.extract_output(combine.create_accumulator()), str(tmp_path))
+    assert nothing.path is None and not read_filter(nothing).holds_other_label(buckets, labels).any()

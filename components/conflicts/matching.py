@@ -15,6 +15,7 @@ features enter the key as their value. Only the first MAX_KEYED_FEATURES toleran
 an example visits at most 2**MAX_KEYED_FEATURES cells (about 1.25 per keyed feature on average); any further tolerant
 features are only checked on the candidate pairs, which keeps the result exact.
 """
+import hashlib
 import itertools
 import math
 from dataclasses import dataclass
@@ -89,11 +90,6 @@ class Matcher:
         """Whether the value is numeric with a tolerance above 0 (else it matches only by equality)."""
         return not isinstance(value, str) and self.tolerance(name).value != 0
 
-    def tolerant_features(self, features):
-        """The (name, value) pairs of a feature tuple that a bucket key does not fix: within one bucket the others
-        are equal (they are part of every key of the example), so only these need comparing."""
-        return tuple((name, value) for name, value in features if self.is_tolerant(name, value))
-
     def bucket_keys(self, features):
         """(home key, visitor keys) of one example's feature tuple."""
         fixed, tolerant = [], []
@@ -110,10 +106,22 @@ class Matcher:
         visits = (fixed + combination for combination in itertools.product(*choices))
         return home, [key for key in visits if key != home]
 
+    def bucket_ids(self, features):
+        """(home, visitors) of one example's feature tuple as `bucket_id`s."""
+        home, visits = self.bucket_keys(features)
+        return bucket_id(home), [bucket_id(key) for key in visits]
+
+
+def bucket_id(key):
+    """A bucket key as a signed 64-bit int, the same in every process: what the executor shuffles (a key tuple of
+    (name, cell) pairs costs many times that in FnApiRunner's memory). Keys that share an id merge their buckets;
+    members are compared on every feature, so that costs comparisons, never adds a pair."""
+    return int.from_bytes(hashlib.blake2b(repr(key).encode(), digest_size=8).digest(), "little", signed=True)
+
 
 def pairs_in_bucket(members, matcher):
     """Conflicting pairs among one bucket's members, each an (is_home, record) with record (id, label, features, ...):
-    the executor passes distinct rows (smallest example id, label, tolerant features, count, row key). Yields
+    the executor passes distinct rows (smallest example id, label, features, count, row key). Yields
     (record_a, record_b) with a's id first; a pair may come from several buckets, so the caller de-duplicates."""
     homes, visitors = [], []
     for is_home, record in members:

@@ -4,6 +4,7 @@ import itertools
 import numpy as np
 import pytest
 
+from components.conflicts import matching
 from components.conflicts.matching import Matcher, UnionFind, pairs_in_bucket
 
 
@@ -42,12 +43,11 @@ def brute_force_pairs(records, matcher):
 
 
 def bucketed_pairs(records, matcher):
-    """(pairs found, pairs compared) by the bucketing the executor uses: a bucket holds only the features its key
-    does not fix."""
+    """(pairs found, pairs compared) by the bucketing the executor uses: buckets named by 64-bit ids."""
     buckets = {}
     for example_id, label, features in records:
-        home, visits = matcher.bucket_keys(features)
-        member = (example_id, label, matcher.tolerant_features(features))
+        home, visits = matcher.bucket_ids(features)
+        member = (example_id, label, features)
         buckets.setdefault(home, []).append((True, member))
         for key in visits:
             buckets.setdefault(key, []).append((False, member))
@@ -103,3 +103,18 @@ def test_union_find_groups_chains_and_orders_by_smallest_member():
     for a, b in [("c", "d"), ("a", "z"), ("d", "e"), ("b", "a")]:
         union_find.union(a, b)
     assert union_find.groups() == [["a", "b", "z"], ["c", "d", "e"]]
+
+
+def test_bucket_ids_that_collide_cost_comparisons_never_pairs(monkeypatch):
+    """Every bucket merged into one (all ids equal): members are compared on every feature, so the pairs found are
+    still exactly the brute-force ones."""
+    matcher = Matcher(tolerance=0.1)
+    rng = np.random.default_rng(3)
+    records = [(f"e{i:03d}", str(rng.integers(0, 2)), tuple(sorted(
+        [("colour", str(rng.choice(["red", "blue"]))), ("x", f32(rng.integers(0, 4) * 0.07))])))
+        for i in range(200)]
+    monkeypatch.setattr(matching, "bucket_id", lambda key: 0)
+    expected = brute_force_pairs(records, matcher)
+    assert expected and any(a[2][0] != b[2][0] and matcher.features_match(a[2][1:], b[2][1:]) and a[1] != b[1]
+                            for a, b in itertools.combinations(records, 2))  # pairs a bucket key alone kept apart
+    assert bucketed_pairs(records, matcher)[0] == expected
