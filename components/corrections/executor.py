@@ -1,19 +1,21 @@
 """CorrectionsApplier executor: validates the corrections CSV, then rewrites the corrected labels in one Beam pass.
 
 Memory grows with the number of corrections, never with the number of examples: the corrections ({id: label}, about
-150 bytes each) are a side input; the examples stream through as record batches of their id, their label and their
-serialized record (decoded by TFXIO in C++), and a corrected record gets its label replaced in its bytes
-(relabel.py), so no example is parsed in Python. Nothing is shuffled. What only the data can tell (ids that do not
-exist or name several examples, labels never seen when the schema has no label domain) comes back as the corrected
-ids and small per-batch counts, is checked after the pass, and the run fails listing every problem by line; a failed
-execution publishes nothing.
+150 bytes each) are a side input; the examples stream through file by file as lists of serialized records (at most a
+shard's worth), each record is parsed by protobuf's C parser only to read its id and label, a corrected record gets
+its label replaced in its bytes (relabel.py), and each list is written back, in its order, as one shard. Nothing is
+shuffled but the file names. What only the data can tell (ids that do not exist or name several examples, labels
+never seen when the schema has no label domain) comes back as the corrected ids and small per-list counts, is checked
+after the pass, and the run fails listing every problem by line; a failed execution publishes nothing.
 """
 import hashlib
 from collections import Counter
 
 import apache_beam as beam
-import pyarrow.compute as pc
+from tensorflow.core.example.example_pb2 import Example
+from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
+from tfx.proto import example_gen_pb2
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
@@ -25,14 +27,13 @@ from components.corrections.relabel import with_feature
 from components.examples_io import read
 from components.examples_io.artifacts import carry_over
 from components.examples_io.results import Results
-from components.examples_io.schema import check_columns, is_integer, label_domain, projected_schema, read_schema
-from components.examples_io.tfrecord import WriteSplit, write_empty_shards
-from components.examples_io.values import first_values
+from components.examples_io.schema import check_columns, is_integer, label_domain, read_schema
+from components.examples_io.tfrecord import Shard, WriteShards, content_name, write_empty_shards
+from components.examples_io.values import feature_value
 from components.progress import say
 from components.provenance.contract import DATA_FINGERPRINT, DATA_VERSION, LABEL_COUNTS
 
 MAX_LISTED = 100  # the `corrections` custom property lists at most this many changes
-RAW_RECORD = "__raw_record__"  # the record batches' column of each example's serialized record
 
 
 def corrections_version(corrections):
@@ -43,9 +44,11 @@ def corrections_version(corrections):
 
 
 class _Rewrite(beam.DoFn):
-    """A record batch (id, label, serialized record) -> its records, each corrected one with its label replaced in
-    the record's bytes (relabel.py; the others pass through untouched). Tagged: (id, old label) of each corrected
-    example, the batch's distinct labels before correction, and its {label: count} after."""
+    """(split, list of serialized records) -> one Shard of the same records in the same order, each corrected one
+    with its label replaced in its bytes (relabel.py; the others are the very bytes read). Tagged: (id, old label)
+    of each corrected example, the list's distinct labels before correction, and its {label: count} after.
+
+    Ids and labels are read as `values.feature_value` gives them (the first value, as a string)."""
     MATCHED = "matched"
     LABELS = "labels"
     COUNTS = "counts"
@@ -53,21 +56,23 @@ class _Rewrite(beam.DoFn):
     def __init__(self, id_column, label_column, integer_labels):
         self._id_column, self._label_column, self._integer = id_column, label_column, integer_labels
 
-    def process(self, batch, corrections):
-        ids = first_values(batch.column(self._id_column))
-        labels = [None if v is None else str(v) for v in first_values(batch.column(self._label_column))]
-        records = pc.list_flatten(batch.column(RAW_RECORD)).to_pylist()
-        counts = Counter()
-        for example_id, old, record in zip(ids, labels, records):
+    def process(self, split_and_records, corrections):
+        split, records = split_and_records
+        rewritten, labels, counts = [], set(), Counter()
+        for record in records:
+            example = Example.FromString(record)
+            example_id, old = feature_value(example, self._id_column), feature_value(example, self._label_column)
+            labels.add(old)
             new = corrections.get(example_id)
             if new is None:
                 counts[old] += 1
-                yield record
+                rewritten.append(record)
                 continue
             counts[new] += 1
             yield beam.pvalue.TaggedOutput(self.MATCHED, (example_id, old))
-            yield with_feature(record, self._label_column, new, self._integer)
-        for label in set(labels) - {None}:
+            rewritten.append(with_feature(record, self._label_column, new, self._integer))
+        yield Shard(split, content_name(rewritten), rewritten)
+        for label in labels - {None}:
             yield beam.pvalue.TaggedOutput(self.LABELS, label)
         counts.pop(None, None)
         yield beam.pvalue.TaggedOutput(self.COUNTS, dict(counts))
@@ -106,7 +111,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                                   f"corrected_label skipped")
 
         carry_over(source, target)
-        matched, matched_counts, observed, new_counts = self._rewrite(source, target, schema, corrections, id_column,
+        matched, matched_counts, observed, new_counts = self._rewrite(source, target, corrections, id_column,
                                                                       label_column, integer_labels)
         problems = check_ids(path, corrections, matched_counts)
         if allowed is None and not integer_labels:
@@ -137,37 +142,31 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         say("CorrectionsApplier", f"{len(corrections)} correction(s) applied, {len(changed)} label(s) changed; data "
                                   f"version {fingerprint[:12]}")
 
-    def _rewrite(self, source, target, schema, corrections, id_column, label_column, integer_labels):
+    def _rewrite(self, source, target, corrections, id_column, label_column, integer_labels):
         """Writes every split with corrected labels; returns ({id: old label} of corrected examples, {id: number
         of examples with it} of those, the set of labels in the data before correction, {label: count} after
         correction)."""
+        payload_format = examples_utils.get_payload_format(source)
+        if payload_format != example_gen_pb2.FORMAT_TF_EXAMPLE:
+            raise CorrectionsError(f"examples {source.uri} hold {example_gen_pb2.PayloadFormat.Name(payload_format)} "
+                                   f"records; CorrectionsApplier rewrites labels of tf.train.Example records only")
         side = {i: c.label for i, c in corrections.items()}
-        split_uris = {split: artifact_utils.get_split_uri([target], split) for split in read.split_names(source)}
+        splits = read.split_names(source)
+        split_uris = {split: artifact_utils.get_split_uri([target], split) for split in splits}
         for uri in split_uris.values():
             fileio.makedirs(uri)
         results = Results(self._get_tmp_dir())
-        columns_schema = projected_schema(schema, [id_column, label_column])
         with self._make_beam_pipeline() as p:
-            side_input = p | "Corrections" >> beam.Create([side])
-            matched, labels, counts = [], [], []
-            for split in split_uris:
-                rewritten = (p | f"Read[{split}]" >> read.record_batches(
-                                 source, split, columns_schema, "CorrectionsApplier", [id_column, label_column],
-                                 raw_record_column=RAW_RECORD)
-                             | f"Rewrite[{split}]" >> beam.ParDo(
-                                 _Rewrite(id_column, label_column, integer_labels),
-                                 beam.pvalue.AsSingleton(side_input)).with_outputs(
-                                     _Rewrite.MATCHED, _Rewrite.LABELS, _Rewrite.COUNTS, main="examples"))
-                _ = rewritten.examples | f"Write[{split}]" >> WriteSplit(split, split_uris, "CorrectionsApplier")
-                # Reduced per split before the splits are flattened (Beam's local runner holds a Flatten's input
-                # whole); the matched pairs are one per corrected example, as many as the corrections held here.
-                matched.append(rewritten[_Rewrite.MATCHED])
-                labels.append(rewritten[_Rewrite.LABELS] | f"Labels[{split}]" >> beam.Distinct())
-                counts.append(rewritten[_Rewrite.COUNTS] | f"Counts[{split}]" >> beam.CombineGlobally(_sum_counts))
-            results.collect("matched", matched | "AllMatched" >> beam.Flatten())
-            results.collect("labels", labels | "AllLabels" >> beam.Flatten() | beam.Distinct())
-            results.collect("counts", counts | "AllCounts" >> beam.Flatten()
-                            | "SumCounts" >> beam.CombineGlobally(_sum_counts))
+            # All splits as one source: Beam's local runner holds a multi-input Flatten whole.
+            rewritten = (p | "Read" >> read.record_lists_of_splits(source, splits)
+                         | "Rewrite" >> beam.ParDo(
+                             _Rewrite(id_column, label_column, integer_labels),
+                             beam.pvalue.AsSingleton(p | "Corrections" >> beam.Create([side]))).with_outputs(
+                                 _Rewrite.MATCHED, _Rewrite.LABELS, _Rewrite.COUNTS, main="shards"))
+            _ = rewritten.shards | "Write" >> WriteShards(split_uris, "CorrectionsApplier")
+            results.collect("matched", rewritten[_Rewrite.MATCHED])  # one per corrected example
+            results.collect("labels", rewritten[_Rewrite.LABELS] | "Labels" >> beam.Distinct())
+            results.collect("counts", rewritten[_Rewrite.COUNTS] | "SumCounts" >> beam.CombineGlobally(_sum_counts))
         write_empty_shards(split_uris)
         matched_pairs = [tuple(pair) for pair in results["matched"]]
         (counts,) = results["counts"]

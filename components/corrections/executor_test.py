@@ -9,6 +9,7 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from components.corrections import executor
 from components.corrections.component import Corrections
+from components.examples_io.framing import read_tfrecords
 from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv, schema_for
 from tests.pipeline_runs import REPO
 
@@ -76,6 +77,30 @@ def test_filled_in_review_queue_corrects_three_labels(inputs, tmp_path):
     assert target.get_json_value_custom_property("label_counts") == pd.Series(after).value_counts().to_dict()
     assert {c["example_id"] for c in target.get_json_value_custom_property("corrections")} == set(fixed.example_id)
     assert target.split_names == inputs[0].split_names
+
+
+def _id(record):
+    return tf.train.Example.FromString(record).features.feature["example_id"].bytes_list.value[0].decode()
+
+
+def test_each_input_file_becomes_one_shard_in_its_order_with_only_the_corrected_records_changed(inputs, tmp_path):
+    fixed = FLIPS.head(5)
+    rows = ["example_id,corrected_label,reviewer,reason"] + [f"{r.example_id},{r.true_species},ana,checked"
+                                                            for r in fixed.itertuples()]
+    target = _apply(inputs, tmp_path, "\n".join(rows) + "\n")
+    changed = 0
+    for split in artifact_utils.decode_split_names(target.split_names):
+        def shards(examples):  # each file's records, files in the order of their first example's id
+            folder = artifact_utils.get_split_uri([examples], split)
+            files = [read_tfrecords(os.path.join(folder, name)) for name in os.listdir(folder)]
+            return sorted((f for f in files if f), key=lambda records: _id(records[0]))
+        for before, after in zip(shards(inputs[0]), shards(target), strict=True):
+            assert [_id(record) for record in before] == [_id(record) for record in after]
+            for old, new in zip(before, after):
+                old_id = _id(old)
+                assert (old != new) == (old_id in set(fixed.example_id))
+                changed += old != new
+    assert changed == target.get_int_custom_property("labels_changed") == 5
 
 
 @pytest.mark.parametrize("csv_text, message", [

@@ -1,16 +1,19 @@
 """TensorFlow's TFRecord framing, read and checked without TensorFlow or Beam: per record its length (8 bytes,
 little-endian), the masked CRC-32C of the length, the record, and the record's masked CRC-32C. `tfrecord.py` writes
 shards in this framing; readers that must start fast (the runs ledger, the report, the serving monitor reading TFMA's
-metrics) read files with `read_tfrecords`."""
-import gzip
+metrics) read files with `read_tfrecords`; a Beam step reads a file of any size as it streams in with
+`iter_tfrecords`."""
+import itertools
 import os
 import struct
+import zlib
 
 import google_crc32c
 import pyarrow.fs as pafs
 
 LENGTH, CRC = struct.Struct("<Q"), struct.Struct("<I")
 _GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_WBITS = 31  # zlib's window bits for a gzip container
 
 
 def masked_crc(data):
@@ -30,18 +33,54 @@ def read_tfrecords(path):
 def parse_tfrecords(content, path):
     """The records of a TFRecord file's `content` (plain or gzipped) read by any filesystem layer; `path` names the
     file in errors."""
-    if content[:2] == _GZIP_MAGIC:
-        content = gzip.decompress(content)
-    records, offset, header_size = [], 0, LENGTH.size + CRC.size
-    while offset < len(content):
-        header = content[offset:offset + header_size]
-        length = LENGTH.unpack_from(header)[0] if len(header) == header_size else None
-        end = offset + header_size + (length or 0) + CRC.size
-        if length is None or end > len(content) or header[LENGTH.size:] != masked_crc(header[:LENGTH.size]):
-            raise ValueError(f"{path}: not a whole TFRecord file (bad record header at byte {offset})")
-        record = content[offset + header_size:end - CRC.size]
-        if content[end - CRC.size:end] != masked_crc(record):
-            raise ValueError(f"{path}: TFRecord record at byte {offset} fails its CRC check (corrupt file)")
-        records.append(record)
-        offset = end
-    return records
+    return list(iter_tfrecords([content], path))
+
+
+def _decompressed(chunks, path):
+    """The bytes of a plain or gzipped file given as chunks, decompressed as they come (a gzip file may hold several
+    members, one after another)."""
+    chunks, first = iter(chunks), b""
+    for chunk in chunks:  # enough bytes to tell a gzip file by its magic number
+        first += chunk
+        if len(first) >= len(_GZIP_MAGIC):
+            break
+    if first[:2] != _GZIP_MAGIC:
+        yield first
+        yield from chunks
+        return
+    decompressor, in_member = zlib.decompressobj(_GZIP_WBITS), False
+    for chunk in itertools.chain([first], chunks):
+        while chunk:
+            yield decompressor.decompress(chunk)
+            chunk, in_member = decompressor.unused_data, not decompressor.eof
+            if decompressor.eof:
+                decompressor = zlib.decompressobj(_GZIP_WBITS)
+    if in_member:
+        raise ValueError(f"{path}: not a whole gzip file (it ends inside a compressed member)")
+
+
+def iter_tfrecords(chunks, path):
+    """The records of a TFRecord file (plain or gzipped) given as an iterable of byte chunks, each checked against
+    its CRCs, one by one: memory holds a chunk and a record, whatever the file's size. Raises ValueError naming
+    `path` and the byte offset (in the uncompressed file) when the file is truncated or corrupt."""
+    header_size = LENGTH.size + CRC.size
+    buffer, offset, start = b"", 0, 0  # start: the buffer's offset in the uncompressed file
+    for data in _decompressed(chunks, path):
+        if not data:
+            continue
+        buffer, start, offset = buffer[offset:] + data, start + offset, 0
+        while len(buffer) - offset >= header_size:
+            header = buffer[offset:offset + header_size]
+            if header[LENGTH.size:] != masked_crc(header[:LENGTH.size]):
+                raise ValueError(f"{path}: not a whole TFRecord file (bad record header at byte {start + offset})")
+            end = offset + header_size + LENGTH.unpack_from(header)[0] + CRC.size
+            if end > len(buffer):
+                break  # the record continues in the next chunk
+            record = buffer[offset + header_size:end - CRC.size]
+            if buffer[end - CRC.size:end] != masked_crc(record):
+                raise ValueError(f"{path}: TFRecord record at byte {start + offset} fails its CRC check (corrupt "
+                                 f"file)")
+            yield record
+            offset = end
+    if offset < len(buffer):
+        raise ValueError(f"{path}: not a whole TFRecord file (bad record header at byte {start + offset})")

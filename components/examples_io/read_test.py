@@ -74,3 +74,21 @@ def test_projected_columns_only(tmp_path):
         examples, ["train", "eval"], schema, "test", columns=["id", "x"]))
     assert len(rows) == 49
     assert all(sorted(json.loads(row)) == ["id", "x"] for row in rows)
+
+
+def test_record_lists_are_each_files_records_in_order(tmp_path):
+    """Every file of every split read as lists of at most max_records, each list a run of one file in order."""
+    examples = _artifact(tmp_path, {"train": 301, "eval": 77})
+    out = str(tmp_path / "lists" / "out")
+    with beam.Pipeline() as p:
+        _ = (p | read.record_lists_of_splits(examples, ["train", "eval"], max_records=40)
+             | beam.Map(lambda split_records: json.dumps([split_records[0], [r.hex() for r in split_records[1]]]))
+             | beam.io.WriteToText(out))
+    lists = [json.loads(row) for row in _rows(out)]
+    assert max(len(records) for _, records in lists) == 40
+    for split, size in (("train", 301), ("eval", 77)):
+        for shard in range(2):  # each file's lists, joined in their order, are the file's records
+            written = [_example(i, split).hex() for i in range(shard, size, 2)]
+            runs = [records for s, records in lists if s == split and records[0] in written]
+            runs.sort(key=lambda records: written.index(records[0]))
+            assert sum(runs, []) == written
