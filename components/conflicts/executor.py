@@ -3,20 +3,22 @@
 One read of the examples, per split (conflicts.csv names the split; the per-split streams are never flattened,
 which FnApiRunner would materialise whole). Each Arrow record batch is read with numpy (`candidates.py`): its feature
 counts, and its labelled examples' buckets as hashes, added with their labels to a fixed-size Bloom filter of
-(bucket, label) pairs (`CandidateFilter`, reduced per split, then merged); the batch's needed columns are spilled to
-an Arrow IPC file. Once the filter is complete (a side input), each spilled batch is read back and its candidates,
-the examples one of whose buckets holds another label, kept as row indices. Their buckets in finer cells
-(FINE_CELL_TOLERANCES) make a second filter, sized by their count, and only its candidates are parsed in Python.
-Every conflicting pair shares a bucket at any cell width, and the filters have false positives only, so the
-candidates hold every conflict.
+(bucket, label) pairs; the batches' needed columns are spilled to Arrow IPC files. The filter is never a Beam
+element (FnApiRunner holds every copy of one in memory): each bundle's filter lives in its DoFn and goes to a scratch
+file, and the committed bundles' files are OR-ed into one file, which is what the next pass reads. Once it is
+complete, each spilled file is read back and its candidates, the examples one of whose buckets holds another label,
+spilled again. Their buckets in finer cells (FINE_CELL_TOLERANCES) make a second filter, sized by their count, and
+only its candidates are parsed in Python. Every conflicting pair shares a bucket at any cell width, and the filters
+have false positives only, so the candidates hold every conflict.
 
 Only candidates go on: identical rows (same label, same compared values) are collapsed into one distinct row with a
 count, distinct rows are bucketed and compared (a cell of 100,000 exact copies costs one comparison per distinct
 partner, not 10^10; each pair of distinct rows stands for count_a * count_b example pairs), the pairs grouped
-(`ConflictGroups`), and the candidates (parsed again from the spill) in a group written as CSV lines, which `examples_io.sorted_text` merges into
-conflicts.csv sorted by (group, example id). What is held grows with the candidates and conflicts, never with the
-examples; the filter has a fixed size (README: what is held where). `matching.py` explains why the buckets miss no
-matching pair.
+(`ConflictGroups`), and the candidates (parsed again from the spill) in a group written as CSV lines, which
+`examples_io.sorted_text` merges into conflicts.csv sorted by (group, example id). The shuffled elements are bytes
+and ints (FnApiRunner keeps shuffled values decoded). What is held grows with the candidates and conflicts, never
+with the examples; the filter has a fixed size (README: what is held where). `matching.py` explains why the buckets
+miss no matching pair.
 """
 import csv
 import hashlib
@@ -214,15 +216,47 @@ def merge_filter_files(parts, folder):
     return parts._replace(path=write_filter(merged, folder))
 
 
+SPILL_ROWS = 65_536  # rows per spilled file: few files (file operations and per-call numpy work), ~10 MB held
+
+
+class SpillGatherer:
+    """Gathers record batches per split (and schema: types are inferred per batch) and spills each `SPILL_ROWS`
+    rows as one lz4-compressed Arrow IPC file (`spill.write_batch`: content-named, so a retried bundle that gathers
+    alike rewrites the same file). `add` and `flush` return the (split, path) of the files written; a DoFn emits
+    them, so only committed bundles' files are read."""
+
+    def __init__(self, folder):
+        self.folder, self._pending = folder, {}
+
+    def add(self, split, batch):
+        pending = self._pending.setdefault((split, batch.schema), [])
+        pending.append(batch)
+        if sum(part.num_rows for part in pending) >= SPILL_ROWS:
+            return [self._write(split, batch.schema)]
+        return []
+
+    def flush(self):
+        return [self._write(split, schema) for split, schema in list(self._pending)]
+
+    def _write(self, split, schema):
+        batches = self._pending.pop((split, schema))
+        batch = batches[0] if len(batches) == 1 else pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
+        return split, write_batch(batch, self.folder, compression="lz4")
+
+
 class AddToFilter(BundleFilter):
     """Record batch of one split -> its (bucket, label) pairs and FeatureStats added to the bundle's filter; and,
-    tagged "spilled", (split, path) of the batch's id, label, metadata and compared columns spilled to an Arrow IPC
-    file, which the second pass reads instead of reading and decoding the examples again."""
+    tagged "spilled", (split, path) of files of the batches' id, label, metadata and compared columns
+    (`SpillGatherer`), which the second pass reads instead of reading and decoding the examples again."""
 
     def __init__(self, split, config, matcher, spill_folder, filter_folder, bits):
         super().__init__(filter_folder)
         self.split, self.config, self.matcher, self.spill_folder, self.bits = (split, config, matcher, spill_folder,
                                                                                bits)
+
+    def start_bundle(self):
+        super().start_bundle()
+        self._spill = SpillGatherer(self.spill_folder)
 
     def process(self, batch):
         self.add(BatchRows(batch, self.config, self.matcher), self.bits)
@@ -230,8 +264,13 @@ class AddToFilter(BundleFilter):
         names = [name for name in batch.schema.names if name in kept or name not in self.config["excluded"]]
         needed = pa.RecordBatch.from_arrays([batch.column(batch.schema.get_field_index(name)) for name in names],
                                             names=names)
-        yield beam.pvalue.TaggedOutput("spilled",
-                                       (self.split, write_batch(needed, self.spill_folder, compression="lz4")))
+        for spilled in self._spill.add(self.split, needed):
+            yield beam.pvalue.TaggedOutput("spilled", spilled)
+
+    def finish_bundle(self):
+        for spilled in self._spill.flush():
+            yield beam.pvalue.TaggedOutput("spilled", GlobalWindows.windowed_value(spilled))
+        yield from super().finish_bundle()
 
 
 class AddToFineFilter(BundleFilter):
@@ -242,53 +281,51 @@ class AddToFineFilter(BundleFilter):
         super().__init__(folder)
         self.config, self.matcher = config, matcher
 
-    def process(self, candidates, bits):
-        self.add(BatchRows(spilled_rows(candidates), self.config, self.matcher, FINE_CELL_TOLERANCES), bits)
+    def process(self, spilled, bits):
+        self.add(BatchRows(read_batch(spilled[1]), self.config, self.matcher, FINE_CELL_TOLERANCES), bits)
         return []
 
 
-def spilled_rows(candidates):
-    """The spilled batch's rows named by (split, path, row indices, or None for all rows)."""
-    _, path, rows = candidates
-    batch = read_batch(path)
-    return batch if rows is None else batch.take(pa.array(rows))
-
-
 class FindCandidates(beam.DoFn):
-    """(split, spilled batch path, row indices or None for all) -> (split, path, row indices) of those rows that
-    are candidates: labelled examples one of whose buckets (cells `cell_tolerances` tolerances wide) the filter
-    holds with another label. Row indices are a small int64 array: nothing is parsed here. The filter (a side input
+    """(split, spilled file) -> (split, file) of the rows that are candidates, spilled again (`SpillGatherer`):
+    labelled examples one of whose buckets (cells `cell_tolerances` tolerances wide) the filter holds with another
+    label. Later passes read only these few, small files; nothing is parsed here. The filter (a side input
     `FilterPart`, its path) is read at a bundle's first element and dropped at its end (FnApiRunner keeps the DoFns
     of finished stages)."""
 
-    def __init__(self, config, matcher, cell_tolerances):
-        self.config, self.matcher, self.cell_tolerances = config, matcher, cell_tolerances
+    def __init__(self, config, matcher, cell_tolerances, folder):
+        self.config, self.matcher, self.cell_tolerances, self.folder = config, matcher, cell_tolerances, folder
 
     def start_bundle(self):
-        self._filter = None
+        self._filter, self._spill = None, SpillGatherer(self.folder)
 
-    def process(self, candidates, filter_part):
+    def process(self, spilled, filter_part):
         if self._filter is None:
             self._filter = read_filter(filter_part)
-        split, path, rows = candidates
-        found = BatchRows(spilled_rows(candidates), self.config, self.matcher, self.cell_tolerances)
+        split, path = spilled
+        batch = read_batch(path)
+        found = BatchRows(batch, self.config, self.matcher, self.cell_tolerances)
         held = self._filter.holds_other_label(found.buckets, found.labels[found.example])
         kept = np.unique(found.rows[found.example[held]])
         if len(kept):
-            yield split, path, kept if rows is None else rows[kept]
+            yield from self._spill.add(split, batch.take(pa.array(kept)))
 
     def finish_bundle(self):
         self._filter = None
+        for spilled in self._spill.flush():
+            yield GlobalWindows.windowed_value(spilled)
 
 
-def fine_bucket_count(candidates, config, matcher):
-    """How many buckets, with cells FINE_CELL_TOLERANCES wide, some candidates have: what sizes the second filter."""
-    return len(BatchRows(spilled_rows(candidates), config, matcher, FINE_CELL_TOLERANCES).buckets)
+def fine_bucket_count(spilled, config, matcher):
+    """How many buckets, with cells FINE_CELL_TOLERANCES wide, the candidates in a spilled file have: what sizes the
+    second filter."""
+    return len(BatchRows(read_batch(spilled[1]), config, matcher, FINE_CELL_TOLERANCES).buckets)
 
 
-def parse_candidates(candidates, config):
-    """The parsed records (`parse_rows`) of some candidates: only these are parsed in Python."""
-    return parse_rows(spilled_rows(candidates), candidates[0], config)
+def parse_candidates(spilled, config):
+    """The parsed records (`parse_rows`) of the candidates in a spilled file: only these are parsed in Python."""
+    split, path = spilled
+    return parse_rows(read_batch(path), split, config)
 
 
 class FeatureStats(beam.CombineFn):
@@ -433,8 +470,8 @@ def member_lines(candidates, groups, columns, config):
         yield [number, example_id, line.getvalue()]
 
 
-def count_rows(candidates):
-    return len(candidates[2])
+def count_rows(spilled):
+    return read_batch(spilled[1]).num_rows
 
 
 def check_examples(stats, config):
@@ -532,17 +569,18 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             # over those: a second filter of their buckets in cells FINE_CELL_TOLERANCES wide (every conflicting pair
             # is among them), and the candidates of that one, which alone are parsed and shuffled.
             coarse = ([result.spilled for result in per_split] | "FlattenSpilled" >> beam.Flatten()
-                      | "AllRows" >> beam.Map(lambda spilled: (*spilled, None))
-                      | "CoarseCandidates" >> beam.ParDo(FindCandidates(config, matcher, CELL_TOLERANCES),
-                                                         beam.pvalue.AsSingleton(candidate_filter)))
+                      | "CoarseCandidates" >> beam.ParDo(
+                          FindCandidates(config, matcher, CELL_TOLERANCES, os.path.join(spill_folder, "coarse")),
+                          beam.pvalue.AsSingleton(candidate_filter)))
             fine_bits = (coarse | "FineBucketCount" >> beam.Map(fine_bucket_count, config, matcher)
                          | "FineBuckets" >> beam.CombineGlobally(sum) | "FineBits" >> beam.Map(bucket_filter_bits))
             fine_filter = (coarse | "AddToFineFilter" >> beam.ParDo(AddToFineFilter(config, matcher, filter_folder),
                                                                     beam.pvalue.AsSingleton(fine_bits))
                            | "FineFilterParts" >> beam.CombineGlobally(FilterParts())
                            | "MergeFineFilters" >> beam.Map(merge_filter_files, filter_folder))
-            fine = coarse | "FineCandidates" >> beam.ParDo(FindCandidates(config, matcher, FINE_CELL_TOLERANCES),
-                                                           beam.pvalue.AsSingleton(fine_filter))
+            fine = coarse | "FineCandidates" >> beam.ParDo(
+                FindCandidates(config, matcher, FINE_CELL_TOLERANCES, os.path.join(spill_folder, "fine")),
+                beam.pvalue.AsSingleton(fine_filter))
             groups = (fine
                       | "ParseCandidates" >> beam.FlatMap(parse_candidates, config)
                       | "KeyByRow" >> beam.Map(keyed_row)
