@@ -16,9 +16,12 @@ def feature_values(example, name):
 
 
 def feature_value(example, name):
-    """The first value of feature `name` as a string, or None when it has none."""
-    values = feature_values(example, name)
-    return str(values[0]) if values else None
+    """The first value of feature `name` as a string, or None when it has none. Decodes that value only: a
+    component reads it from every example."""
+    feature = example.features.feature.get(name)
+    kind = feature.WhichOneof("kind") if feature is not None else None
+    values = getattr(feature, kind).value if kind else ()
+    return str(decoded(values[0])) if values else None
 
 
 def first_values(column: pa.ChunkedArray):
