@@ -1,12 +1,16 @@
 """The LabelErrors executor on real Examples and Schema artifacts (stock CsvExampleGen + TFDV), with a real Beam run."""
+import copy
 import json
 import os
 
 import numpy as np
 import pandas as pd
 import pytest
+from tfx.components.util import examples_utils
+from tfx.proto import example_gen_pb2
 
 from benchmarks.clean_vs_noisy import blobs as known_errors
+from components.input_checks import InputError
 from components.label_errors import capped, executor
 from components.label_errors.component import LabelErrors, LabelIssues
 from components.label_errors.executor import ISSUE_COLUMNS, ISSUES_FILE, SUMMARY_FILE, Executor
@@ -90,6 +94,14 @@ def test_missing_label_column_is_a_clear_error(demo_inputs, tmp_path):
         run_executor(demo_inputs, tmp_path, label_column="kind")
 
 
+def test_examples_that_are_not_tf_examples_are_a_clear_error(demo_inputs, tmp_path):
+    examples, schema = demo_inputs
+    other = copy.deepcopy(examples)
+    examples_utils.set_payload_format(other, example_gen_pb2.FORMAT_PROTO)
+    with pytest.raises(InputError, match="hold FORMAT_PROTO records; LabelErrors reads tf.train.Example records only"):
+        run_executor((other, schema), tmp_path)
+
+
 def test_empty_feature_and_small_class_are_reported(tmp_path):
     frame = pd.read_csv(DEMO)
     frame = pd.concat([frame[frame["species"] != "Chinstrap"], frame[frame["species"] == "Chinstrap"].head(3)])
@@ -163,6 +175,13 @@ def test_above_the_cap_a_failed_attempts_cache_files_are_not_read(demo_inputs, t
     assert sorted(os.listdir(retried.uri)) == [ISSUES_FILE, SUMMARY_FILE]  # the stray files went with the work folder
 
 
+@pytest.fixture
+def small_batches(monkeypatch):
+    """Record batches of 256 examples, so that the passes above the cap combine many (by default a batch holds
+    16,384)."""
+    monkeypatch.setattr(executor, "DECODED_ROWS", 256)
+
+
 def planted_blobs(n=3000, flip_share=0.06, seed=0):
     """The planted blobs (benchmarks/clean_vs_noisy/blobs.py) as a frame; returns it and the flipped ids."""
     rng, x, given, flipped = known_errors.planted_blobs(n, flip_share, seed)
@@ -184,8 +203,9 @@ def blobs(tmp_path_factory):
 
 
 @pytest.mark.slow  # four Beam pipelines per bounded run
-def test_above_the_cap_planted_flips_are_found_as_well_as_without_cap(blobs, tmp_path):
+def test_above_the_cap_planted_flips_are_found_as_well_as_without_cap(blobs, tmp_path, monkeypatch):
     inputs, flipped = blobs
+    monkeypatch.setattr(executor, "DECODED_ROWS", 256)
     exact = run_executor(inputs, tmp_path / "exact")
     bounded = run_executor(inputs, tmp_path / "bounded", max_fit_examples=300)
     exact_precision, exact_recall = precision_recall(exact, flipped)
@@ -207,7 +227,8 @@ def test_above_the_cap_planted_flips_are_found_as_well_as_without_cap(blobs, tmp
     in_memory, _, _ = capped.find_label_errors_bounded(frame[FEATURES].astype(np.float32).astype(float),
                                                        frame["species"], frame["example_id"], max_fit_examples=300)
     assert set(issues["example_id"]) == set(frame["example_id"][in_memory])
-    # The same bytes on a second run.
+    # The same bytes on a second run, with the examples in other record batches (one per split file).
+    monkeypatch.undo()
     again = run_executor(inputs, tmp_path / "again", max_fit_examples=300)
     for name in (ISSUES_FILE, SUMMARY_FILE):
         with open(os.path.join(again.uri, name)) as a, open(os.path.join(bounded.uri, name)) as b:
@@ -215,7 +236,8 @@ def test_above_the_cap_planted_flips_are_found_as_well_as_without_cap(blobs, tmp
 
 
 @pytest.mark.slow  # four Beam pipelines per bounded run
-def test_above_the_cap_the_file_holds_the_worst_cap_rows_and_the_summary_counts_all(blobs, tmp_path):
+def test_above_the_cap_the_file_holds_the_worst_cap_rows_and_the_summary_counts_all(blobs, tmp_path,
+                                                                                    small_batches):
     inputs, _ = blobs
     wide = run_executor(inputs, tmp_path / "wide", max_fit_examples=300)
     narrow = run_executor(inputs, tmp_path / "narrow", max_fit_examples=120)
@@ -229,3 +251,20 @@ def test_above_the_cap_the_file_holds_the_worst_cap_rows_and_the_summary_counts_
     ranked = issues.sort_values(["quality_score", "example_id"], kind="stable", ignore_index=True)
     pd.testing.assert_frame_equal(issues, ranked)
     assert len(pd.read_csv(os.path.join(wide.uri, ISSUES_FILE))) > 120
+
+
+def test_above_the_cap_clean_labels_flag_nothing(tmp_path, small_batches):
+    """Well separated classes and no wrong label: no cell to prune, so no flagged row reaches the combine that keeps
+    the worst (it has no default) and the file holds only its header."""
+    rng = np.random.default_rng(0)
+    n = 900
+    species = np.repeat(["Adelie", "Chinstrap", "Gentoo"], n // 3)
+    centres = {"Adelie": 0.0, "Chinstrap": 100.0, "Gentoo": 200.0}
+    frame = pd.DataFrame({name: [centres[s] for s in species] + rng.normal(0, 1, n) for name in FEATURES}).assign(
+        example_id=[f"c{i:04d}" for i in range(n)], species=species, site="Biscoe", season="2008-09")
+    output = run_executor(artifacts(tmp_path, frame), tmp_path / "output", max_fit_examples=150)
+    with open(os.path.join(output.uri, SUMMARY_FILE)) as f:
+        summary = json.load(f)
+    assert summary["counts"]["analysed"] == n and summary["counts"]["label_issues"] == 0
+    assert summary["above_cap"]["label_issues_written"] == 0
+    assert pd.read_csv(os.path.join(output.uri, ISSUES_FILE)).empty

@@ -1,11 +1,12 @@
-"""Above [label_errors] max_fit_examples the findings come from combines over several reads of the Examples: the
-same bytes in Beam's in_memory and multi_processing modes (worker processes over the Fn API, other bundle splits).
-tests/test_runner_modes.py covers the path under the cap."""
+"""Above [label_errors] max_fit_examples the findings come from combines over a cache of one read of the Examples:
+the same bytes in Beam's in_memory and multi_processing modes (worker processes over the Fn API, other bundle
+splits). tests/test_runner_modes.py covers the path under the cap."""
 import json
 import os
 
 import pytest
 
+from components.label_errors import executor
 from components.label_errors.contract import ISSUES_FILE, SUMMARY_FILE
 from components.label_errors.executor_test import artifacts, planted_blobs, run_executor
 from pipeline.configs import Config
@@ -21,7 +22,8 @@ def mode_args(mode):
     return beam_args(config)
 
 
-def test_above_the_cap_both_runner_modes_write_the_same_files(tmp_path):
+def test_above_the_cap_both_runner_modes_write_the_same_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(executor, "DECODED_ROWS", 256)  # many record batches to combine (the DoFn carries it)
     frame, _ = planted_blobs(n=1500)
     inputs = artifacts(tmp_path, frame)
     written = {}
