@@ -46,7 +46,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VARIANTS = {
     "default": {},
     "sketch": {"use_sketch_based_topk_uniques": True},
-    # Diagnostic only (it drops the id column from the statistics): what the id column costs.
+    # Diagnostic only (it drops the id column from the statistics): what the id column costs. Takes the feature
+    # names from the default variant's statistics in the same --out.
     "no_id": {"feature_allowlist": "ALL_BUT_ID"},
 }
 ID_COLUMN = "example_id"
