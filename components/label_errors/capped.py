@@ -89,7 +89,7 @@ def one_openmp_thread():
 class FoldModels:
     """K models fitted on the sample, and which fold each sampled example was held out of: the sampled examples'
     sample keys (sorted), ids and folds as arrays, so that scoring a record batch looks them up without a Python
-    step per row (and the models pickle small into the scoring steps)."""
+    step per row."""
     models: list
     classes: list
     features: list  # the feature columns the models use

@@ -101,3 +101,19 @@ def test_fold_models_score_sampled_examples_out_of_fold():
     np.testing.assert_array_equal(models.predict(ids[:1], x[:1]), probs[:1])
     # An example not in the sample is scored by the model of its hashed fold (none of the models saw it).
     assert models.folds_of(["new"])[0] == int(capped.sample_keys(["new"], 0)[0]) % 5
+
+
+def test_sampled_folds_are_found_by_key_and_id_when_keys_collide():
+    """Scoring finds a sampled example's fold by its key in the sorted sampled keys, then checks the id: two sampled
+    ids with one key (a 64-bit hash collision, made here) and an unsampled id with a sampled key keep their folds."""
+    x, y = load_wine(return_X_y=True)
+    ids = [f"w{i}" for i in range(len(y))]
+    keys = capped.sample_keys(ids, 0)
+    keys[1] = keys[2] = keys[0]  # the first three are all class 0
+    sample = pd.DataFrame({"id": ids, "label": y, "key": keys, **{f"f{j}": x[:, j] for j in range(x.shape[1])}})
+    models = capped.FoldModels.fit(sample, classes=[0, 1, 2], features=[f"f{j}" for j in range(x.shape[1])],
+                                   folds=5, model="logistic_regression", seed=0)
+    ranked = sample.sort_values(["label", "key", "id"], kind="stable")
+    expected = dict(zip(ranked["id"], ranked.groupby("label").cumcount() % 5))
+    np.testing.assert_array_equal(models.folds_of(ids, keys), [expected[i] for i in ids])
+    np.testing.assert_array_equal(models.folds_of(["new"], keys[:1]), [int(keys[0]) % 5])

@@ -1,7 +1,8 @@
 """LabelErrors executor: a Beam read of only the needed columns of every split, then the finder.
 
 Up to `max_fit_examples` examples (the default path, the same findings as the in-memory finder): the Beam pipeline
-reads the projected columns (id, label, features, metadata) with tfx_bsl, gathers them on one worker
+reads the records of every split as lists (a file at a time) and decodes the projected columns (id, label, features,
+metadata) with tfx_bsl's Example decoder (`read_columns`), gathers them on one worker
 (`GatherUpToCap`, which holds at most the cap) and runs `finder.find_label_errors` there. The same read writes a
 cache of those columns (Arrow IPC files in the work folder) and collects the names of the files it wrote. Above the
 cap the gathering stops, keeping only the class counts, and `analyse_above_cap` runs `capped`'s bounded method as
