@@ -114,6 +114,12 @@ def example_gen(config: Config, span=0):
                           missing_values=config.data.missing_values)
 
 
+def statistics_options():
+    """The TFDV options of every statistics this project computes (StatisticsGen, BaselineStatisticsGen, the serving
+    monitor), so that training and serving statistics are computed alike: see statistics_gen_for."""
+    return tfdv.StatsOptions(use_sketch_based_topk_uniques=True)
+
+
 def statistics_gen_for(examples):
     """Stock StatisticsGen with TFDV's sketch-based top-k and uniques (Misra-Gries and KMV, fixed size). TFDV's
     default counts every distinct string in a CombinePerKey, and Beam's local runner holds every key of that shuffle
@@ -123,8 +129,7 @@ def statistics_gen_for(examples):
     Above that the count of distinct values is an estimate (about 1% off) and the top values carry the sketch's
     upper bounds; only the report reads these (SchemaGen's schema, ExampleValidator's anomalies and Drift are the
     same at 1M rows; benchmarks/statistics_memory.py)."""
-    return tfx.components.StatisticsGen(examples=examples,
-                                        stats_options=tfdv.StatsOptions(use_sketch_based_topk_uniques=True))
+    return tfx.components.StatisticsGen(examples=examples, stats_options=statistics_options())
 
 
 def drift(config: Config, statistics):

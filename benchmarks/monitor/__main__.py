@@ -33,6 +33,7 @@ from tfx_bsl.coders import example_coder  # noqa: E402
 from pipeline.configs import load_config, metadata_path  # noqa: E402
 from pipeline.local_runner import beam_args as local_beam_args  # noqa: E402
 from pipeline.monitor import monitor, preflight, serving_input  # noqa: E402
+from pipeline.pipeline import statistics_options  # noqa: E402
 
 COLUMNS = ["example_id", "species", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex",
            "site", "season", "labeler_a"]  # 10 columns, all in the demo model's schema
@@ -115,7 +116,7 @@ def main():
             _ = (pipeline
                  | beam.Create(plan.layout.files)
                  | beam.FlatMap(serving_input.read_batches, plan.layout.types, config.data.missing_values)
-                 | tfdv.GenerateStatistics(tfdv.StatsOptions())
+                 | tfdv.GenerateStatistics(statistics_options())
                  | tfdv.WriteStatisticsToBinaryFile(os.path.join(root, "reader_statistics.pb")))
     reader_seconds = timed("monitor's reader + TFDV statistics", reader_and_statistics)
 

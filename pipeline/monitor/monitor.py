@@ -133,6 +133,7 @@ def _run_beam(p: Plan, out_dir, model_path, required, vocabulary, log):
     log(f"Monitor: Beam pipeline ({p.config.pipeline.beam_mode}): TFDV statistics of {len(p.layout.files)} serving "
         f"file(s), the model on the serving rows" + (" and on the eval split" if found.eval_examples else ""))
     from pipeline.local_runner import beam_args  # the local run's Beam engine; TensorFlow is loaded by now
+    from pipeline.pipeline import statistics_options  # training's options: serving statistics computed alike
     with beam.Pipeline(options=PipelineOptions(beam_args(p.config))) as pipeline:
         serving = (pipeline
                    | "ServingFiles" >> beam.Create(p.layout.files)
@@ -140,7 +141,7 @@ def _run_beam(p: Plan, out_dir, model_path, required, vocabulary, log):
                    | "ReadServing" >> beam.FlatMap(serving_input.read_batches, p.layout.types,
                                                    p.config.data.missing_values))
         _ = (serving
-             | "ServingStatistics" >> tfdv.GenerateStatistics(tfdv.StatsOptions())
+             | "ServingStatistics" >> tfdv.GenerateStatistics(statistics_options())
              | "WriteStatistics" >> tfdv.WriteStatisticsToBinaryFile(os.path.join(out_dir, STATISTICS_FILE)))
         results = _predict(serving, "serving", *args)
         if found.eval_examples is not None:
