@@ -17,6 +17,8 @@ from tfx.utils import io_utils, json_utils
 from components.label_consistency import executor, long_form
 from components.label_consistency import metrics as M
 from components.label_consistency.component import LabelConsistencyReport
+from pipeline.configs import Config
+from pipeline.local_runner import beam_args
 from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv, schema_for
 from tests.pipeline_runs import REPO
 
@@ -24,7 +26,7 @@ DEMO_CSV = os.path.join(REPO, "data", "demo", "span-1", "penguins.csv")
 LABELERS = ["labeler_a", "labeler_b", "labeler_c"]
 
 
-def run_executor(examples, schema, out_dir, labelers=LABELERS, **overrides):
+def run_executor(examples, schema, out_dir, labelers=LABELERS, beam_pipeline_args=LOCAL_BEAM_ARGS, **overrides):
     outputs = {"label_consistency": LabelConsistencyReport(), "consensus_examples": standard_artifacts.Examples(),
                "consensus_schema": standard_artifacts.Schema()}
     for key, artifact in outputs.items():
@@ -33,7 +35,7 @@ def run_executor(examples, schema, out_dir, labelers=LABELERS, **overrides):
     props = {"labeler_columns": json_utils.dumps(labelers), "label_column": "species", "id_column": "example_id",
              "long_form_file": "", "min_agreement": 0.8, "min_class_agreement": 0.667, "on_low_agreement": "warn",
              "consensus_method": "majority", **overrides}
-    context = executor.Executor.Context(beam_pipeline_args=LOCAL_BEAM_ARGS, tmp_dir=os.path.join(out_dir, "tmp"),
+    context = executor.Executor.Context(beam_pipeline_args=beam_pipeline_args, tmp_dir=os.path.join(out_dir, "tmp"),
                                         unique_id="test")
     try:
         executor.Executor(context).Do({"examples": [examples], "schema": [schema]},
@@ -245,12 +247,16 @@ def test_unknown_values_single_class_and_lone_labels_are_reported(demo, tmp_path
     assert outputs["label_consistency"].get_string_custom_property("gate") == "warn"
 
 
-@pytest.mark.parametrize("bucket_bytes,flush_bytes", [(long_form.BUCKET_BYTES, long_form.FLUSH_BYTES), (300, 1)],
-                         ids=["one-bucket", "many-buckets-small-flushes"])
+@pytest.mark.parametrize("bucket_bytes,flush_bytes,mode", [
+    (long_form.BUCKET_BYTES, long_form.FLUSH_BYTES, "in_memory"), (300, 1, "in_memory"),
+    (300, long_form.FLUSH_BYTES, "multi_processing")],  # its workers run with the module's FLUSH_BYTES
+    ids=["one-bucket", "many-buckets-small-flushes", "many-buckets-multi-processing"])
 def test_long_form_gives_the_wide_figures_and_reports_duplicates(demo, demo_report, tmp_path, monkeypatch,
-                                                                  bucket_bytes, flush_bytes):
-    monkeypatch.setattr(long_form, "BUCKET_BYTES", bucket_bytes)  # the in_memory runner builds and runs here
+                                                                  bucket_bytes, flush_bytes, mode):
+    monkeypatch.setattr(long_form, "BUCKET_BYTES", bucket_bytes)  # read where the pipeline is built
     monkeypatch.setattr(long_form, "FLUSH_BYTES", flush_bytes)
+    config = Config()
+    config.pipeline.beam_mode = mode
     examples, schema, _ = demo
     frame = pd.read_csv(DEMO_CSV, dtype=str, keep_default_na=False)
     long = frame.melt(id_vars=["example_id"], value_vars=LABELERS, var_name="labeler_id", value_name="label")
@@ -263,7 +269,7 @@ def test_long_form_gives_the_wide_figures_and_reports_duplicates(demo, demo_repo
     join_folder = tmp_path / "out" / "tmp" / "test" / "long-form-join"  # the executor tmp dir is tmp/<unique id>
     join_folder.mkdir(parents=True)
     (join_folder / "00000-leftover").write_text('["no-such-example", ["labeler_b", "Gentoo"]]\n' * 3)
-    outputs = run_executor(examples, schema, str(tmp_path / "out"), labelers=[],
+    outputs = run_executor(examples, schema, str(tmp_path / "out"), labelers=[], beam_pipeline_args=beam_args(config),
                            long_form_file=str(tmp_path / "long.csv"))
     assert not join_folder.exists()
     metrics = json.load(open(outputs["metrics"]))

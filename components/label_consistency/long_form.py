@@ -60,12 +60,6 @@ def long_form_labelers(path):
     return labelers
 
 
-def _parse_long_form(line):
-    """(example_id, (labeler_id, label)), or ("", None) for a malformed line."""
-    row = next(csv.reader([line]), [])
-    return (row[0], (row[1], row[2])) if len(row) == 3 and row[0] and row[1] else ("", None)
-
-
 def bucket_count(path):
     """Buckets of the join for the long-form file at `path`: about BUCKET_BYTES of it in each."""
     return max(1, math.ceil(fileio.stat(path).length / BUCKET_BYTES))
@@ -111,7 +105,7 @@ class _BucketFiles(beam.DoFn):
         self._folder, self._buckets = folder, buckets
 
     def start_bundle(self):
-        self._files = {}  # bucket -> (tag, path, open file, writer)
+        self._files = {}  # bucket -> (tag, path, open file)
 
     def _file(self, bucket, tag):
         if bucket not in self._files:
@@ -218,16 +212,17 @@ def _join_bucket(bucket_files, labelers):
                 given.setdefault(example_id, []).append(row)
     counts = Counter()
     labels = {example_id: _resolved_labels(example_id, rows, counts) for example_id, rows in given.items()}
-    unmatched = set(labels) - {""}
+    unmatched = {example_id: len(rows) for example_id, rows in given.items() if example_id}  # rows per id
+    del given
     for split, path in (f for f in files if f[0] is not _LABEL_ROWS):
         with fileio.open(path, "rb") as f:
             for batch in pa.ipc.open_stream(_ArrowFile(f)):
                 ids, example_labels, records = (batch.column(i).to_pylist() for i in range(3))
                 for example_id, label, record in zip(ids, example_labels, records):
                     found = labels.get(example_id, {})
-                    unmatched.discard(example_id)
+                    unmatched.pop(example_id, None)
                     yield split, (example_id, label, [found.get(l, "") for l in labelers], record)
-    counts[NOT_IN_EXAMPLES] += sum(len(given[example_id]) for example_id in unmatched)
+    counts[NOT_IN_EXAMPLES] += sum(unmatched.values())
     counts = {problem: count for problem, count in counts.items() if count}
     if counts:
         yield beam.pvalue.TaggedOutput("problems", counts)
