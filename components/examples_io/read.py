@@ -4,7 +4,8 @@ Components that compute on columns read Arrow record batches (`record_batches`),
 need; components that pass examples through or parse them read the serialized records (`records`). Both come from
 the same TFXIO, so every payload format TFXIO knows is read the same way everywhere. A component that rewrites
 records and writes them again as shards reads them as lists, file by file (`record_lists_of_splits`): without
-Beam's per-record TFRecord reader and a Beam element per record, which cost most of such a pass.
+Beam's per-record TFRecord reader and a Beam element per record, which cost most of such a pass; one that also
+computes on some columns decodes each list with `ExampleDecoder` (tfx_bsl's decoder, as TFXIO decodes Examples).
 
 A component that treats several splits alike reads them as one source (`record_batches_of_splits`), never as one
 read per split joined by `beam.Flatten`: Beam's FnApiRunner (the local runner, and the Fn API runners built on it)
@@ -15,8 +16,10 @@ import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from tfx.components.util import examples_utils, tfxio_utils
+from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
+from tfx_bsl.coders import example_coder
 
 from components.examples_io.framing import iter_tfrecords
 from components.examples_io.tfrecord import MAX_SHARD_RECORDS
@@ -102,3 +105,24 @@ def record_lists_of_splits(pipeline, examples, splits,
                                  key=lambda found: found.path)]
     return (pipeline | "SplitFiles" >> beam.Create(files) | "SpreadFiles" >> beam.Reshuffle()
             | "ReadRecordLists" >> beam.ParDo(_ReadRecordLists(max_records)))
+
+
+class ExampleDecoder:
+    """A list of serialized tf.train.Examples (as `record_lists_of_splits` reads them) to one Arrow record batch of
+    the columns of `schema`, decoded by tfx_bsl's decoder as TFXIO decodes Examples (the same types and values as
+    `record_batches` with that schema). Picklable: the decoder is made on first use in each worker."""
+
+    def __init__(self, examples, schema):
+        payload_format = examples_utils.get_payload_format(examples)
+        if payload_format != example_gen_pb2.FORMAT_TF_EXAMPLE:
+            raise ValueError(f"examples {examples.uri} hold {example_gen_pb2.PayloadFormat.Name(payload_format)} "
+                             f"records; decoding lists of records needs tf.train.Example records")
+        self._schema, self._decoder = schema.SerializeToString(), None
+
+    def __getstate__(self):
+        return {"_schema": self._schema, "_decoder": None}
+
+    def __call__(self, records):
+        if self._decoder is None:
+            self._decoder = example_coder.ExamplesToRecordBatchDecoder(self._schema)
+        return self._decoder.DecodeBatch(records)

@@ -10,6 +10,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.types import artifact_utils, standard_artifacts
 
 from components.examples_io import read
+from components.examples_io.schema import projected_schema
 from components.examples_io.tfrecord import shard_path, write_tfrecords
 
 
@@ -92,3 +93,17 @@ def test_record_lists_are_each_files_records_in_order(tmp_path):
             runs = [records for s, records in lists if s == split and records[0] in written]
             runs.sort(key=lambda records: written.index(records[0]))
             assert sum(runs, []) == written
+
+
+def test_record_lists_decoded_equal_the_record_batches(tmp_path):
+    """ExampleDecoder gives the projected columns of each list as `record_batches` does, row for row."""
+    examples = _artifact(tmp_path, {"train": 301, "eval": 77})
+    schema = schema_pb2.Schema()
+    for name, kind in (("id", schema_pb2.BYTES), ("x", schema_pb2.FLOAT), ("label", schema_pb2.BYTES)):
+        schema.feature.add(name=name, type=kind)
+    decode = read.ExampleDecoder(examples, projected_schema(schema, ["id", "label"]))
+    decoded = _read(tmp_path, "decoded", lambda p: p | read.record_lists_of_splits(
+        examples, ["train", "eval"], max_records=40) | beam.MapTuple(lambda split, records: decode(records)))
+    assert len(decoded) == 378
+    assert decoded == _read(tmp_path, "batches", lambda p: p | read.record_batches_of_splits(
+        examples, ["train", "eval"], schema, "test", columns=["id", "label"]))

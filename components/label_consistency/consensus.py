@@ -1,33 +1,39 @@
 """The consensus step: each example's serialized record with two features appended (consensus label, agreement),
 written as whole shards; the disagreement CSV lines; and the schema extended with the two features."""
 import csv
-import io
 
 import apache_beam as beam
 import numpy as np
-import pyarrow.compute as pc
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components.label_consistency import metrics as M
 from components.label_consistency.contract import AGREEMENT_FEATURE, CONSENSUS_FEATURE
-from components.label_consistency.long_form import RAW_RECORD
-from components.safe_text import spreadsheet_row
+from components.safe_text import spreadsheet_cell
+
+
+class _LineText:
+    """A file for csv.writer whose write returns the text: `writerow` then returns the CSV line it made."""
+
+    @staticmethod
+    def write(text):
+        return text
 
 
 class WriteConsensus(beam.DoFn):
     """Appends consensus_label and label_agreement to each serialized example of a record batch and emits the batch's
-    records as one list (for `examples_io.tfrecord.WriteSplit`, which writes whole shards: not one Beam element per
-    example); emits disagreement CSV lines (tagged 'disagreements', as [example id, split, line] for
-    `examples_io.sorted_text`) for examples with two or more labels that are not unanimous."""
+    records as (split, list of records), for the shard writers (whole shards: not one Beam element per example);
+    emits disagreement CSV lines (tagged 'disagreements', as [example id, split, line] for `examples_io.sorted_text`)
+    for examples with two or more labels that are not unanimous."""
 
-    def __init__(self, encoder, classes, consensus_method, split, model=None):
+    def __init__(self, encoder, classes, consensus_method, model=None):
         """`model`: the fitted Dawid-Skene model ({label pattern: (class code, posterior)}), None for majority."""
-        self.encoder, self.classes, self.method, self.split = encoder, classes, consensus_method, split
+        self.encoder, self.classes, self.method = encoder, classes, consensus_method
         self.model = model
 
     def setup(self):
         self._suffix = {}
+        self._csv = csv.writer(_LineText(), lineterminator="")
 
     def _features_suffix(self, consensus, agreement):
         # A serialized message followed by another serialized message parses as their merge, so appending an
@@ -44,8 +50,10 @@ class WriteConsensus(beam.DoFn):
                 features=tf.train.Features(feature=feature)).SerializeToString()
         return self._suffix[key]
 
-    def process(self, batch_and_codes):
-        batch, encoded = batch_and_codes  # the record batch, and its class codes (LabelEncoder.encode)
+    def process(self, element):
+        # The split, the record batch of the label columns, its rows' serialized records in the same order, and the
+        # batch's class codes (LabelEncoder.encode).
+        split, batch, records, encoded = element
         codes, model = encoded["codes"], self.model
         if model is None:
             consensus = M.majority_vote(codes, len(self.classes), preferred=encoded["label"])
@@ -53,22 +61,27 @@ class WriteConsensus(beam.DoFn):
             consensus = np.array([model[tuple(int(v) for v in row)][0] if (row >= 0).any() else -1
                                   for row in codes], np.int64)
         agreement = M.example_agreement(codes, len(self.classes))
-        labels = self.encoder.strings(batch, self.encoder.label_column)
         names = np.array(list(self.classes) + [""], dtype=object)
-        # No labeler label: the consensus falls back to the example's own label.
-        consensus_names = np.where(consensus >= 0, names[consensus], labels)
-        raw = pc.list_flatten(batch.column(RAW_RECORD)).to_pylist()
-        yield [record + self._features_suffix(name, value)
-               for record, name, value in zip(raw, consensus_names, agreement.tolist())]
+        consensus_names = names[consensus]
+        no_vote = np.flatnonzero(consensus < 0)
+        if len(no_vote):  # no labeler label: the consensus falls back to the example's own label
+            consensus_names[no_vote] = self.encoder.strings(batch.take(no_vote), self.encoder.label_column)
+        yield split, [record + self._features_suffix(name, value)
+                      for record, name, value in zip(records, consensus_names.tolist(), agreement.tolist())]
         disagree = np.flatnonzero(agreement < 1)  # NaN (fewer than two labels) compares False
-        if len(disagree):
-            ids = self.encoder.strings(batch, self.encoder.id_column)
-            for i in disagree:
-                line = io.StringIO()
-                csv.writer(line, lineterminator="").writerow(spreadsheet_row(  # inert in a spreadsheet
-                    [ids[i]] + [names[c] for c in codes[i]] + [consensus_names[i], f"{agreement[i]:.4f}",
-                                                               labels[i], self.split]))
-                yield beam.pvalue.TaggedOutput("disagreements", [str(ids[i]), self.split, line.getvalue()])
+        if not len(disagree):
+            return
+        disagreeing = batch.take(disagree)
+        ids = self.encoder.strings(disagreeing, self.encoder.id_column)
+        labels = self.encoder.strings(disagreeing, self.encoder.label_column)
+        cells = [spreadsheet_cell(name) for name in names]  # inert in a spreadsheet
+        class_cells = np.array(cells, dtype=object)[codes[disagree]].tolist()
+        consensus_cells = [spreadsheet_cell(name) for name in consensus_names[disagree]]
+        for example_id, given, consensus_cell, value, label in zip(
+                ids, class_cells, consensus_cells, agreement[disagree].tolist(), labels):
+            line = self._csv.writerow([spreadsheet_cell(example_id)] + given + [
+                consensus_cell, f"{value:.4f}", spreadsheet_cell(label), spreadsheet_cell(split)])
+            yield beam.pvalue.TaggedOutput("disagreements", [str(example_id), split, line])
 
 
 def consensus_schema(schema, classes):

@@ -3,21 +3,30 @@ writes the Examples with their consensus label; the small global sums are turned
 
 The parts: `encoding.py` (label columns to class codes), `combine.py` (the sums), `long_form.py` (labels from a
 long-form file), `consensus.py` (the consensus Examples and schema), `report.py` (metrics, summary and the gate).
-Memory: each worker holds one record batch at a time; the global state is K-by-K sized (`metrics.LabelStats`),
-plus, for Dawid-Skene, the counts of distinct label patterns (the model is fitted between two passes over the
-examples, so no pass waits on it while holding batches). disagreements.csv is merged sorted by example id in
-bounded memory (`examples_io.sorted_text`), so it is the same bytes on every run and in every runner mode.
+Wide form (a labeler column per labeler): every split is read as one source of lists of serialized records, a
+file's records in order (`read.record_lists_of_splits`, as CorrectionsApplier reads); each list is decoded to the
+label columns only (`read.ExampleDecoder`), its features appended to the records it already holds and written back
+as one shard (so one output shard per input file, whatever the runner's bundles). No Beam element per record and
+no TFRecord reader per record: these cost most of the pass when every split was read through TFXIO.
 
-Nothing that grows with the rows is flattened across splits: Beam's FnApiRunner (the local runner) holds every
-multi-input Flatten's elements in memory until the flatten is read. So each split is summed on its own and only
-the per-split sums (one element a split) are flattened and merged; each split writes its disagreement lines under
-a prefix of its own, all of which `write_sorted` merges; the class values (no schema domain) are read from all
-splits as one source (`read.record_batches_of_splits`). At 1M rows flattening the splits' batches held 3.05 GiB.
+Memory: each worker holds one list of records (at most a shard's worth) at a time, with its decoded label columns
+and its rewritten records; the global state is K-by-K sized (`metrics.LabelStats`), plus, for Dawid-Skene, the
+counts of distinct label patterns (the model is fitted between two passes over the examples, so no pass waits on
+it while holding batches). disagreements.csv is merged sorted by example id in bounded memory
+(`examples_io.sorted_text`), so it is the same bytes on every run and in every runner mode.
+
+Nothing that grows with the rows is flattened: Beam's FnApiRunner (the local runner) holds every multi-input
+Flatten's elements in memory until the flatten is read. The long form's joined rows come as a stream per split:
+each stream is summed on its own and only the per-stream sums (one element each) are flattened and merged; each
+stream writes its disagreement lines under a prefix of its own, all of which `write_sorted` merges; the class values
+(no schema domain) are read from all splits as one source (`read.record_batches_of_splits`). At 1M rows flattening
+the splits' batches held 3.05 GiB.
 """
 import json
 import os
 
 import apache_beam as beam
+import pyarrow.compute as pc
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
@@ -28,7 +37,7 @@ from components.examples_io.artifacts import carry_over
 from components.examples_io.results import Results
 from components.examples_io.schema import check_columns, label_domain, projected_schema, read_schema
 from components.examples_io.sorted_text import WriteKeyedLines, remove_keyed_lines, write_sorted
-from components.examples_io.tfrecord import WriteSplit, write_empty_shards
+from components.examples_io.tfrecord import Shard, WriteShards, WriteSplit, content_name, write_empty_shards
 from components.label_consistency import report
 from components.label_consistency.combine import (StatsCombine, fit_dawid_skene, patterns_from_json,
                                                    patterns_to_json, stats_from_json, stats_to_json)
@@ -41,6 +50,10 @@ from components.label_consistency.long_form import RAW_RECORD, join_long_form, l
 from components.progress import say, warn
 
 _MAX_CLASSES = 1000  # a label column with more distinct values than this is not a class label
+
+
+def _encoded_batch(split, batch, records, encoder):
+    return split, batch, records, encoder.encode(batch)
 
 
 def classes_from_schema(schema, label_column, labeler_columns):
@@ -108,14 +121,19 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                                     join_folder, results if model is None else None)
             if model is None:
                 self._sum(p, encoded, len(labelers), len(classes), False, results)
-            for split, batch_and_codes in encoded.items():
-                written = batch_and_codes | f"Consensus[{split}]" >> beam.ParDo(
-                    WriteConsensus(encoder, classes, method, split, model)).with_outputs(
-                        "disagreements", main="records")
-                _ = written.records | f"Write[{split}]" >> WriteSplit(split, split_uris, "LabelConsistency")
-                # Per split, under a prefix of its own: write_sorted merges every file under lines_prefix.
-                _ = written.disagreements | f"WriteDisagreements[{split}]" >> WriteKeyedLines(
-                    f"{lines_prefix}-{split}")
+            for name, stream in encoded.items():
+                written = stream | f"Consensus[{name}]" >> beam.ParDo(
+                    WriteConsensus(encoder, classes, method, model)).with_outputs("disagreements", main="records")
+                if long_form:  # one split's batches of joined rows: gathered into shards
+                    _ = (written.records | f"Records[{name}]" >> beam.Values()
+                         | f"Write[{name}]" >> WriteSplit(name, split_uris, "LabelConsistency"))
+                else:  # each list of records is (at most) one input file's: written as one shard, in its order
+                    _ = (written.records | "Shards" >> beam.MapTuple(
+                        lambda split, records: Shard(split, content_name(records), records))
+                         | "Write" >> WriteShards(split_uris, "LabelConsistency"))
+                # Per stream, under a prefix of its own: write_sorted merges every file under lines_prefix.
+                _ = written.disagreements | f"WriteDisagreements[{name}]" >> WriteKeyedLines(
+                    f"{lines_prefix}-{name}")
         if fileio.exists(join_folder):
             fileio.rmtree(join_folder)
         header = ",".join([id_column] + labelers + list(DISAGREEMENT_COLUMNS))
@@ -135,29 +153,34 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
     @staticmethod
     def _encoded(p, examples, splits, columns_schema, encoder, labelers, long_form, join_folder, results):
-        """{split: (record batch, its class codes)}: the examples read (joined to the long-form labels when given,
-        through bucket files under `join_folder`; its problem counts collected into `results` unless None) and
-        encoded once, for the sums and the consensus."""
+        """{name: stream of (split, record batch of the label columns, its rows' serialized records, their class
+        codes)}, the examples encoded once for the sums and the consensus. Wide form: one stream of every split,
+        read as lists of serialized records (a file's records in order) and each list decoded to a batch of the
+        label columns only. Long form: a stream per split of the examples joined to the long-form labels (through
+        bucket files under `join_folder`; its problem counts collected into `results` unless None)."""
+        if not long_form:
+            decode = read.ExampleDecoder(examples, columns_schema)
+            return {"all": p | "Read" >> read.record_lists_of_splits(examples, splits) | "Encode" >> beam.MapTuple(
+                lambda split, records: _encoded_batch(split, decode(records), records, encoder))}
         batches = {split: p | f"Read[{split}]" >> read.record_batches(
             examples, split, columns_schema, "LabelConsistency", raw_record_column=RAW_RECORD) for split in splits}
-        if long_form:
-            batches, problems = join_long_form(p, batches, long_form, labelers, encoder.id_column,
-                                               encoder.label_column, join_folder)
-            if results is not None:
-                results.collect("long_form_problems", problems)
-        return {split: batch | f"Encode[{split}]" >> beam.Map(lambda b: (b, encoder.encode(b)))
-                for split, batch in batches.items()}
+        batches, problems = join_long_form(p, batches, long_form, labelers, encoder.id_column,
+                                           encoder.label_column, join_folder)
+        if results is not None:
+            results.collect("long_form_problems", problems)
+        return {split: batch | f"Encode[{split}]" >> beam.Map(
+            lambda b, split: _encoded_batch(split, b, pc.list_flatten(b.column(RAW_RECORD)).to_pylist(), encoder),
+            split) for split, batch in batches.items()}
 
     @staticmethod
     def _sum(p, encoded, n_labelers, n_classes, with_patterns, results):
-        """Collects the summed statistics (and, for Dawid-Skene, the label-pattern counts) into `results`. Each split
-        is summed on its own and only the per-split sums (one element each) are flattened and merged: the local
+        """Collects the summed statistics (and, for Dawid-Skene, the label-pattern counts) into `results`. Each stream
+        is summed on its own and only the per-stream sums (one element each) are flattened and merged: the local
         runner holds a multi-input Flatten's elements whole, so flattening the splits' batches held every one."""
         combine = StatsCombine(n_labelers, n_classes, with_patterns)
-        per_split = tuple(batch_and_codes | f"Codes[{split}]" >> beam.Map(lambda b: b[1])
-                          | f"Sum[{split}]" >> beam.CombineGlobally(combine)
-                          for split, batch_and_codes in encoded.items())
-        summed = (per_split | "FlattenSums" >> beam.Flatten()
+        per_stream = tuple(stream | f"Codes[{name}]" >> beam.Map(lambda element: element[3])
+                           | f"Sum[{name}]" >> beam.CombineGlobally(combine) for name, stream in encoded.items())
+        summed = (per_stream | "FlattenSums" >> beam.Flatten()
                   | "Sum" >> beam.CombineGlobally(combine.merge_accumulators))
         results.collect("stats", summed | "StatsJson" >> beam.Map(
             lambda acc: {"stats": stats_to_json(acc[0]), "unknown": acc[1], "patterns": patterns_to_json(acc[2])}))
