@@ -38,6 +38,7 @@ import pyarrow as pa
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
+from tfx_bsl.coders import example_coder
 
 from components.conflicts.contract import (CONFLICT_COLUMNS, CONFLICTS_FILE, COUNT_PROPERTIES,
                                             EXCLUDED_ALL_MISSING, LABEL_PAIRS, SKIPPED, SUMMARY_FILE)
@@ -216,7 +217,7 @@ def merge_filter_files(parts, folder):
     return parts._replace(path=write_filter(merged, folder))
 
 
-SPILL_ROWS = 65_536  # rows per spilled file: few files (file operations and per-call numpy work), ~10 MB held
+SPILL_ROWS = 16_384  # records per read list and rows per spilled file: few files and numpy calls, a few MB held
 
 
 class SpillGatherer:
@@ -245,26 +246,31 @@ class SpillGatherer:
 
 
 class AddToFilter(BundleFilter):
-    """Record batch of one split -> its (bucket, label) pairs and FeatureStats added to the bundle's filter; and,
-    tagged "spilled", (split, path) of files of the batches' id, label, metadata and compared columns
-    (`SpillGatherer`), which the second pass reads instead of reading and decoding the examples again."""
+    """(split, list of serialized tf.Examples) -> the examples decoded (tfx_bsl, types inferred, as TFXIO decodes
+    them without a schema), their (bucket, label) pairs and FeatureStats added to the bundle's filter; and, tagged
+    "spilled", (split, path) of files of their id, label, metadata and compared columns (`SpillGatherer`), which the
+    second pass reads instead of reading and decoding the examples again."""
 
-    def __init__(self, split, config, matcher, spill_folder, filter_folder, bits):
+    def __init__(self, config, matcher, spill_folder, filter_folder, bits):
         super().__init__(filter_folder)
-        self.split, self.config, self.matcher, self.spill_folder, self.bits = (split, config, matcher, spill_folder,
-                                                                               bits)
+        self.config, self.matcher, self.spill_folder, self.bits = config, matcher, spill_folder, bits
+
+    def setup(self):
+        self._decoder = example_coder.ExamplesToRecordBatchDecoder()
 
     def start_bundle(self):
         super().start_bundle()
         self._spill = SpillGatherer(self.spill_folder)
 
-    def process(self, batch):
+    def process(self, split_and_records):
+        split, records = split_and_records
+        batch = self._decoder.DecodeBatch(records)
         self.add(BatchRows(batch, self.config, self.matcher), self.bits)
         kept = {self.config["id_column"], self.config["label_column"], *self.config["metadata_columns"]}
         names = [name for name in batch.schema.names if name in kept or name not in self.config["excluded"]]
         needed = pa.RecordBatch.from_arrays([batch.column(batch.schema.get_field_index(name)) for name in names],
                                             names=names)
-        for spilled in self._spill.add(self.split, needed):
+        for spilled in self._spill.add(split, needed):
             yield beam.pvalue.TaggedOutput("spilled", spilled)
 
     def finish_bundle(self):
@@ -554,21 +560,20 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             if fileio.exists(folder):
                 fileio.rmtree(folder)  # a retried execution's leftovers
         with self._make_beam_pipeline() as p:
-            # Pass 1, per split (conflicts.csv names each example's split): each bundle's filter of (bucket, label)
-            # pairs and FeatureStats (a scratch file and a small FilterPart; only those are flattened), merged into
-            # one filter file; each batch's needed columns spilled.
-            per_split = [p | f"Read[{split}]" >> read.record_batches(examples, split, None, "Conflicts")
-                         | f"AddToFilter[{split}]" >> beam.ParDo(
-                             AddToFilter(split, config, matcher, spill_folder, filter_folder, bits))
-                         .with_outputs("spilled", main="parts") for split in splits]
-            candidate_filter = ([result.parts for result in per_split] | "FlattenFilterParts" >> beam.Flatten()
-                                | "FilterParts" >> beam.CombineGlobally(FilterParts())
+            # Pass 1, over every split as one source of lists of serialized records (each list names its split,
+            # which conflicts.csv gives; no Beam element per record, no per-split stream to flatten): each bundle's
+            # filter of (bucket, label) pairs and FeatureStats (a scratch file and a small FilterPart), merged into
+            # one filter file; the needed columns spilled.
+            first = (p | "ReadRecordLists" >> read.record_lists_of_splits(examples, splits, max_records=SPILL_ROWS)
+                     | "AddToFilter" >> beam.ParDo(AddToFilter(config, matcher, spill_folder, filter_folder, bits))
+                     .with_outputs("spilled", main="parts"))
+            candidate_filter = (first.parts | "FilterParts" >> beam.CombineGlobally(FilterParts())
                                 | "MergeFilters" >> beam.Map(merge_filter_files, filter_folder))
             stats = candidate_filter | "FeatureStats" >> beam.Map(lambda part: part.stats)
             # Pass 2, over the spilled batches once the filter is complete: the candidates' row indices. Pass 3,
             # over those: a second filter of their buckets in cells FINE_CELL_TOLERANCES wide (every conflicting pair
             # is among them), and the candidates of that one, which alone are parsed and shuffled.
-            coarse = ([result.spilled for result in per_split] | "FlattenSpilled" >> beam.Flatten()
+            coarse = (first.spilled
                       | "CoarseCandidates" >> beam.ParDo(
                           FindCandidates(config, matcher, CELL_TOLERANCES, os.path.join(spill_folder, "coarse")),
                           beam.pvalue.AsSingleton(candidate_filter)))
