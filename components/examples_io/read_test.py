@@ -1,5 +1,6 @@
 """record_batches_of_splits reads every split once, as one source, with the same rows and columns as the per-split
-reads (real Beam pipelines over a real Examples artifact)."""
+reads; record lists come file by file, and ExampleDecoder decodes them as TFXIO does (real Beam pipelines over a
+real Examples artifact)."""
 import json
 import os
 
@@ -8,6 +9,7 @@ import pyarrow as pa
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.types import artifact_utils, standard_artifacts
+from tfx_bsl.coders import example_coder
 
 from components.examples_io import read
 from components.examples_io.schema import projected_schema
@@ -107,3 +109,30 @@ def test_record_lists_decoded_equal_the_record_batches(tmp_path):
     assert len(decoded) == 378
     assert decoded == _read(tmp_path, "batches", lambda p: p | read.record_batches_of_splits(
         examples, ["train", "eval"], schema, "test", columns=["id", "label"]))
+
+
+def test_decoder_gives_tfxio_types_and_values_of_missing_and_multi_valued_features():
+    """Against tfx_bsl's decoder (TFXIO's): the same Arrow types and values; a feature present with no values reads as
+    null (as an absent one), where tfx_bsl gives an empty list."""
+    schema = schema_pb2.Schema()
+    for name, kind in (("b", schema_pb2.BYTES), ("i", schema_pb2.INT), ("f", schema_pb2.FLOAT)):
+        schema.feature.add(name=name, type=kind)
+
+    def example(b=None, i=None, f=None):
+        feature = {}
+        if b is not None:
+            feature["b"] = tf.train.Feature(bytes_list=tf.train.BytesList(value=b))
+        if i is not None:
+            feature["i"] = tf.train.Feature(int64_list=tf.train.Int64List(value=i))
+        if f is not None:
+            feature["f"] = tf.train.Feature(float_list=tf.train.FloatList(value=f))
+        return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+    records = [example([b"x"], [1], [0.5]), example(), example([], [], []), example([b"y", b"\xff"], [2, -3]),
+               example(f=[1.25, 2.0])]
+    decoded = read.ExampleDecoder(standard_artifacts.Examples(), schema)(records)
+    expected = example_coder.ExamplesToRecordBatchDecoder(schema.SerializeToString()).DecodeBatch(records)
+    assert decoded.schema == expected.schema
+    assert decoded.to_pydict() == {name: [values or None for values in column]
+                                   for name, column in expected.to_pydict().items()}
+    assert decoded.to_pydict()["b"] == [[b"x"], None, None, [b"y", b"\xff"], None]
