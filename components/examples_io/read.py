@@ -5,7 +5,7 @@ need; components that pass examples through or parse them read the serialized re
 the same TFXIO, so every payload format TFXIO knows is read the same way everywhere. A component that rewrites
 records and writes them again as shards reads them as lists, file by file (`record_lists_of_splits`): without
 Beam's per-record TFRecord reader and a Beam element per record, which cost most of such a pass; one that also
-computes on some columns decodes each list with `ExampleDecoder` (tfx_bsl's decoder, as TFXIO decodes Examples).
+computes on some columns decodes only those of each list (`ExampleDecoder`, the types TFXIO gives).
 
 A component that treats several splits alike reads them as one source (`record_batches_of_splits`), never as one
 read per split joined by `beam.Flatten`: Beam's FnApiRunner (the local runner, and the Fn API runners built on it)
@@ -13,18 +13,23 @@ materialises every multi-input Flatten as an in-memory buffer, so flattening the
 (measured: two flattened streams of 300 MB held 2.8 GiB; reduced before flattening, 0.2 GiB).
 """
 import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+import tensorflow as tf
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from tfx.components.util import examples_utils, tfxio_utils
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
-from tfx_bsl.coders import example_coder
+from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components.examples_io.framing import iter_tfrecords
 from components.examples_io.tfrecord import MAX_SHARD_RECORDS
 
 _READ_CHUNK_BYTES = 1 << 20
+_PARSED_TYPES = {schema_pb2.BYTES: (tf.string, pa.large_binary()), schema_pb2.INT: (tf.int64, pa.int64()),
+                 schema_pb2.FLOAT: (tf.float32, pa.float32())}  # schema type: (parsed as, Arrow type as TFXIO's)
 
 
 def split_names(examples):
@@ -109,20 +114,29 @@ def record_lists_of_splits(pipeline, examples, splits,
 
 class ExampleDecoder:
     """A list of serialized tf.train.Examples (as `record_lists_of_splits` reads them) to one Arrow record batch of
-    the columns of `schema`, decoded by tfx_bsl's decoder as TFXIO decodes Examples (the same types and values as
-    `record_batches` with that schema). Picklable: the decoder is made on first use in each worker."""
+    the features of `schema` (BYTES, INT or FLOAT), with the types TFXIO gives them (large lists of large_binary,
+    int64 or float32). Parsed by TensorFlow's example parser, which reads only the features asked for (about 4x less
+    CPU than tfx_bsl's decoder, which parses the whole Example, on 10-feature Examples). One difference from TFXIO:
+    a feature present with no values reads as null, as an absent one does (TFXIO gives an empty list).
+    Picklable."""
 
     def __init__(self, examples, schema):
         payload_format = examples_utils.get_payload_format(examples)
         if payload_format != example_gen_pb2.FORMAT_TF_EXAMPLE:
             raise ValueError(f"examples {examples.uri} hold {example_gen_pb2.PayloadFormat.Name(payload_format)} "
                              f"records; decoding lists of records needs tf.train.Example records")
-        self._schema, self._decoder = schema.SerializeToString(), None
-
-    def __getstate__(self):
-        return {"_schema": self._schema, "_decoder": None}
+        unsupported = [f.name for f in schema.feature if f.type not in _PARSED_TYPES]
+        if unsupported:
+            raise ValueError(f"features {unsupported} are not BYTES, INT or FLOAT; they cannot be decoded from lists")
+        self._features = [(f.name, f.type) for f in schema.feature]
 
     def __call__(self, records):
-        if self._decoder is None:
-            self._decoder = example_coder.ExamplesToRecordBatchDecoder(self._schema)
-        return self._decoder.DecodeBatch(records)
+        parsed = tf.io.parse_example(records, {name: tf.io.VarLenFeature(_PARSED_TYPES[kind][0])
+                                               for name, kind in self._features})
+        columns = []
+        for name, kind in self._features:
+            counts = np.bincount(parsed[name].indices.numpy()[:, 0], minlength=len(records))
+            offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int64())
+            values = pa.array(parsed[name].values.numpy(), _PARSED_TYPES[kind][1])
+            columns.append(pa.LargeListArray.from_arrays(offsets, values, mask=pa.array(counts == 0)))
+        return pa.RecordBatch.from_arrays(columns, [name for name, _ in self._features])
