@@ -570,7 +570,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             candidate_filter = (first.parts | "FilterParts" >> beam.CombineGlobally(FilterParts())
                                 | "MergeFilters" >> beam.Map(merge_filter_files, filter_folder))
             stats = candidate_filter | "FeatureStats" >> beam.Map(lambda part: part.stats)
-            # Pass 2, over the spilled batches once the filter is complete: the candidates' row indices. Pass 3,
+            # Pass 2, over the spilled files once the filter is complete: the candidates, spilled again. Pass 3,
             # over those: a second filter of their buckets in cells FINE_CELL_TOLERANCES wide (every conflicting pair
             # is among them), and the candidates of that one, which alone are parsed and shuffled.
             coarse = (first.spilled
