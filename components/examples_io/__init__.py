@@ -2,7 +2,8 @@
 
 - `read`: the splits of an Examples artifact through TFXIO, as Arrow record batches (of one split, or of several
   as one source: never flatten per-split reads, the local runner holds a Flatten whole) or serialized records
-  (one by one, or as lists of up to a shard's worth, file by file, for a component that rewrites and writes them).
+  (one by one, or as lists of up to a shard's worth, file by file, for a component that rewrites and writes them;
+  or those lists decoded to a few columns, for a component that reads Examples only to compute on them).
 - `tfrecord`: whole gzipped TFRecord shards (`WriteSplit` for a PCollection of records, `Shard`, `WriteShards`,
   `write_tfrecords`, `write_empty_shards`) through Beam's filesystems, safe under retried bundles (each attempt
   writes into a temporary folder, a commit step renames the committed shards); no TensorFlow or TFX.
@@ -22,7 +23,7 @@ import importlib
 
 _PUBLIC = {
     "record_batches": "read", "record_batches_of_splits": "read", "records": "read", "split_names": "read",
-    "record_lists_of_splits": "read",
+    "record_lists_of_splits": "read", "decoded_batches_of_splits": "read",
     "Shard": "tfrecord", "WriteShards": "tfrecord", "write_tfrecords": "tfrecord", "shard_path": "tfrecord",
     "content_name": "tfrecord", "GatherShards": "tfrecord", "WriteSplit": "tfrecord", "write_empty_shards": "tfrecord",
     "read_schema": "schema", "label_domain": "schema", "is_integer": "schema", "check_columns": "schema",

@@ -24,14 +24,14 @@ def _example(i, split):
     })).SerializeToString()
 
 
-def _artifact(tmp_path, sizes):
+def _artifact(tmp_path, sizes, example=_example):
     examples = standard_artifacts.Examples()
     examples.uri = str(tmp_path / "examples")
     examples.split_names = artifact_utils.encode_split_names(list(sizes))
     for split, size in sizes.items():
         uri = artifact_utils.get_split_uri([examples], split)
         for shard in range(2):  # two files per split: every file of every split is read
-            write_tfrecords(shard_path(uri, str(shard)), [_example(i, split) for i in range(shard, size, 2)])
+            write_tfrecords(shard_path(uri, str(shard)), [example(i, split) for i in range(shard, size, 2)])
     return examples
 
 
@@ -109,6 +109,63 @@ def test_record_lists_decoded_equal_the_record_batches(tmp_path):
     assert len(decoded) == 378
     assert decoded == _read(tmp_path, "batches", lambda p: p | read.record_batches_of_splits(
         examples, ["train", "eval"], schema, "test", columns=["id", "label"]))
+
+
+def _varied_example(i, split):
+    """x: present with no values (i % 3 == 0), one or two values; n: absent (i % 4 == 0), a Feature with no kind
+    (i % 4 == 1: what TFX's ExampleGens write for a missing cell, tfx_bsl's RecordBatchToExamples) or one value."""
+    feature = {"id": tf.train.Feature(bytes_list=tf.train.BytesList(value=[f"{split}-{i}".encode()])),
+               "x": tf.train.Feature(float_list=tf.train.FloatList(value=[i / 2, i][:i % 3])),
+               "label": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"ab"[i % 2:i % 2 + 1]]))}
+    if i % 4:
+        feature["n"] = tf.train.Feature(int64_list=tf.train.Int64List(value=[i])) if i % 4 > 1 else tf.train.Feature()
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def _batches(tmp_path, name, source):
+    """Each record batch as (its Arrow schema, its rows {column: list of values or None}), bytes as hex."""
+    out = str(tmp_path / name / "batches")
+    with beam.Pipeline() as p:
+        _ = (source(p) | beam.Map(lambda batch: json.dumps([
+            sorted(f"{field.name}: {field.type}" for field in batch.schema),
+            [{k: None if v is None else [x.hex() if isinstance(x, bytes) else x for x in v]
+              for k, v in row.items()} for row in pa.Table.from_batches([batch]).to_pylist()]]))
+             | beam.io.WriteToText(out))
+    return [json.loads(line) for line in _rows(out)]
+
+
+def test_decoded_batches_equal_tfxios_but_a_present_feature_with_no_values_is_null(tmp_path):
+    """decoded_batches_of_splits gives TFXIO's types and values, at most `rows` examples a batch, with one
+    difference: a feature present in an Example with a kind but no values is null (TFXIO: an empty list), as an
+    absent one and one with no kind (a missing cell as TFX's ExampleGens write it) are in both. A reader of one value
+    per example (first_values, a count of non-null cells) cannot tell them apart; a reader that counts present
+    features (TFDV's num_non_missing counts an empty list) could."""
+    examples = _artifact(tmp_path, {"train": 301, "eval": 77}, _varied_example)
+    splits, columns = ["train", "eval"], ["id", "x", "n"]
+    schema = schema_pb2.Schema()
+    for name, kind in (("id", schema_pb2.BYTES), ("x", schema_pb2.FLOAT), ("n", schema_pb2.INT),
+                       ("label", schema_pb2.BYTES)):
+        schema.feature.add(name=name, type=kind)
+    decoded = _batches(tmp_path, "decoded", lambda p: p | read.decoded_batches_of_splits(
+        examples, splits, schema, columns, rows=16))
+    tfxio = _batches(tmp_path, "tfxio", lambda p: p | read.record_batches_of_splits(
+        examples, splits, schema, "test", columns=columns))
+    assert max(len(rows) for _, rows in decoded) == 16
+    assert {tuple(types) for types, _ in decoded} == {tuple(types) for types, _ in tfxio} == {
+        ("id: large_list<item: large_binary>", "n: large_list<item: int64>", "x: large_list<item: float>")}
+
+    def by_id(batches):
+        return {row["id"][0]: row for _, rows in batches for row in rows}
+
+    decoded, tfxio = by_id(decoded), by_id(tfxio)
+    assert len(decoded) == 378 and decoded.keys() == tfxio.keys()
+    empty = {(i, column) for i, row in tfxio.items() for column, values in row.items() if values == []}
+    assert {column for _, column in empty} == {"x"}
+    assert len(empty) == len([i for size in (301, 77) for i in range(size) if i % 3 == 0])
+    for i, row in tfxio.items():
+        assert decoded[i] == {column: None if (i, column) in empty else values for column, values in row.items()}
+    assert sum(row["n"] is None for row in tfxio.values()) == len([i for size in (301, 77)
+                                                                      for i in range(size) if i % 4 < 2])
 
 
 def test_decoder_gives_tfxio_types_and_values_of_missing_and_multi_valued_features():

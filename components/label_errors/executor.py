@@ -2,7 +2,7 @@
 
 Up to `max_fit_examples` examples (the default path, the same findings as the in-memory finder): the Beam pipeline
 reads the records of every split as lists (a file at a time) and decodes the projected columns (id, label, features,
-metadata) with tfx_bsl's Example decoder (`read_columns`), gathers them on one worker
+metadata) with the shared decoder (`examples_io.read.decoded_batches_of_splits`), gathers them on one worker
 (`GatherUpToCap`, which holds at most the cap) and runs `finder.find_label_errors` there. The same read writes a
 cache of those columns (Arrow IPC files in the work folder) and collects the names of the files it wrote. Above the
 cap the gathering stops, keeping only the class counts, and `analyse_above_cap` runs `capped`'s bounded method as
@@ -27,11 +27,10 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
-from tfx_bsl.coders import example_coder
 
 from components.examples_io import read
 from components.examples_io.results import Results
-from components.examples_io.schema import check_columns, projected_schema, read_schema
+from components.examples_io.schema import check_columns, read_schema
 from components.examples_io.spill import read_batch, write_batch
 from components.examples_io.values import first_values
 from components.input_checks import InputError, id_and_label_problems, untrimmed
@@ -68,7 +67,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         work = os.path.join(output.uri, WORK_FOLDER)
         results = Results(work)
         with self._make_beam_pipeline() as pipeline:
-            batches = pipeline | "Read" >> read_columns(examples, splits, schema, settings.read_columns())
+            batches = pipeline | "Read" >> read.decoded_batches_of_splits(examples, splits, schema,
+                                                                          settings.read_columns(), DECODED_ROWS)
             _ = (batches | "UpToCap" >> beam.CombineGlobally(GatherUpToCap(settings))
                  | "FindLabelErrors" >> beam.Map(analyse_or_count, settings, output.uri, work))
             # Read once: in case the data is above the cap, the passes of the bounded method read this cache.
@@ -94,33 +94,6 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
 
 DECODED_ROWS = 16_384  # examples per decoded record batch, cache file and scoring call
-
-
-@beam.ptransform_fn
-def read_columns(pipeline, examples, splits, schema, columns):  # pylint: disable=invalid-name
-    """Record batches of `columns` of every split, as one source: the shared reader's lists of serialized records
-    (a file at a time: Beam's per-record TFRecord reader and a Beam element per record were a third of this
-    component's CPU at 1M rows), decoded DECODED_ROWS at a time by tfx_bsl's Example decoder, as TFXIO decodes
-    them."""
-    return (pipeline | "ReadRecordLists" >> read.record_lists_of_splits(examples, splits)
-            | "Decode" >> beam.ParDo(DecodeExamples(projected_schema(schema, columns), DECODED_ROWS)))
-
-
-class DecodeExamples(beam.DoFn):
-    """(split, serialized tf.train.Examples) -> record batches of at most `rows` examples."""
-
-    def __init__(self, schema, rows):
-        self.schema = schema.SerializeToString()  # tfx_bsl's decoder takes it serialized
-        self.rows = rows
-        self.decoder = None
-
-    def setup(self):
-        self.decoder = example_coder.ExamplesToRecordBatchDecoder(self.schema)
-
-    def process(self, split_and_records):
-        _, records = split_and_records
-        for start in range(0, len(records), self.rows):
-            yield self.decoder.DecodeBatch(records[start:start + self.rows])
 
 
 class Settings:

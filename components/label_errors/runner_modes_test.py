@@ -23,7 +23,7 @@ def mode_args(mode):
 
 
 def test_above_the_cap_both_runner_modes_write_the_same_files(tmp_path, monkeypatch):
-    monkeypatch.setattr(executor, "DECODED_ROWS", 256)  # many record batches to combine (the DoFn carries it)
+    monkeypatch.setattr(executor, "DECODED_ROWS", 256)  # many record batches to combine
     frame, _ = planted_blobs(n=1500)
     inputs = artifacts(tmp_path, frame)
     written = {}
