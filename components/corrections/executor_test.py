@@ -123,3 +123,29 @@ def test_bad_corrections_files_fail_clearly(inputs, tmp_path, csv_text, message)
 def test_changed_file_after_import_is_refused(inputs, tmp_path):
     with pytest.raises(executor.CorrectionsError, match="changed after the pipeline was built"):
         _apply(inputs, tmp_path, "example_id,corrected_label,reviewer,reason\n", sha256="0" * 64)
+
+
+def test_integer_ids_are_matched_as_the_corrections_file_writes_them(tmp_path):
+    """An integer id column (int64 in the Examples) is matched by its text, as ids appear in the corrections file."""
+    demo = pd.read_csv(os.path.join(DEMO, os.listdir(DEMO)[0]))
+    demo["example_id"] = range(1000, 1000 + len(demo))
+    (tmp_path / "csv").mkdir()
+    demo.to_csv(tmp_path / "csv" / "data.csv", index=False)
+    examples = examples_from_csv(tmp_path / "csv", tmp_path / "examples", id_column="example_id")
+    examples.set_string_custom_property("data_fingerprint", "f" * 64)
+    examples.set_string_custom_property("data_version", "f" * 12)
+    flipped = {1000: "Gentoo" if demo.species[0] != "Gentoo" else "Adelie",
+               1007: "Chinstrap" if demo.species[7] != "Chinstrap" else "Adelie"}
+    rows = ["example_id,given_label,suggested_label,reasons,priority,corrected_label,reviewer,reason"]
+    rows += [f"{i},x,{label},label error,1,{label},ana,checked" for i, label in flipped.items()]
+    target = _apply((examples, schema_for(examples, tmp_path / "schema")), tmp_path, "\n".join(rows) + "\n")
+
+    labels = {}
+    for split in artifact_utils.decode_split_names(target.split_names):
+        files = tf.io.gfile.glob(os.path.join(artifact_utils.get_split_uri([target], split), "*"))
+        for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+            feature = tf.train.Example.FromString(record.numpy()).features.feature
+            labels[feature["example_id"].int64_list.value[0]] = feature["species"].bytes_list.value[0].decode()
+    assert len(labels) == len(demo)
+    assert {i: labels[i] for i in flipped} == flipped
+    assert target.get_int_custom_property("labels_changed") == 2
