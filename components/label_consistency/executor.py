@@ -6,10 +6,11 @@ long-form file), `consensus.py` (the consensus Examples and schema), `report.py`
 Wide form (a labeler column per labeler): every split is read as one source of lists of serialized records, a
 file's records in order (`read.record_lists_of_splits`, as CorrectionsApplier reads); each list is decoded to the
 label columns only (`read.ExampleDecoder`), its features appended to the records it already holds and written back
-as one shard (so one output shard per input file, whatever the runner's bundles). No Beam element per record and
-no TFRecord reader per record: these cost most of the pass when every split was read through TFXIO.
+as one shard (so the output shards follow the input files, whatever the runner's bundles). No Beam element and no
+TFRecord read per record, and only the label columns parsed: reading every split through TFXIO took about half the
+pass (README).
 
-Memory: each worker holds one list of records (at most a shard's worth) at a time, with its decoded label columns
+Memory: each worker holds one list of records (at most `_LIST_RECORDS`) at a time, with its decoded label columns
 and its rewritten records; the global state is K-by-K sized (`metrics.LabelStats`), plus, for Dawid-Skene, the
 counts of distinct label patterns (the model is fitted between two passes over the examples, so no pass waits on
 it while holding batches). disagreements.csv is merged sorted by example id in bounded memory
@@ -50,6 +51,7 @@ from components.label_consistency.long_form import RAW_RECORD, join_long_form, l
 from components.progress import say, warn
 
 _MAX_CLASSES = 1000  # a label column with more distinct values than this is not a class label
+_LIST_RECORDS = 50_000  # serialized records a worker holds at a time, twice (read, rewritten); a shard's at most
 
 
 def _encoded_batch(split, batch, records, encoder):
@@ -127,7 +129,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 if long_form:  # one split's batches of joined rows: gathered into shards
                     _ = (written.records | f"Records[{name}]" >> beam.Values()
                          | f"Write[{name}]" >> WriteSplit(name, split_uris, "LabelConsistency"))
-                else:  # each list of records is (at most) one input file's: written as one shard, in its order
+                else:  # each list is a run of one input file's records: written as one shard, in its order
                     _ = (written.records | "Shards" >> beam.MapTuple(
                         lambda split, records: Shard(split, content_name(records), records))
                          | "Write" >> WriteShards(split_uris, "LabelConsistency"))
@@ -160,7 +162,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         bucket files under `join_folder`; its problem counts collected into `results` unless None)."""
         if not long_form:
             decode = read.ExampleDecoder(examples, columns_schema)
-            return {"all": p | "Read" >> read.record_lists_of_splits(examples, splits) | "Encode" >> beam.MapTuple(
+            return {"all": p | "Read" >> read.record_lists_of_splits(examples, splits, _LIST_RECORDS)
+                    | "Encode" >> beam.MapTuple(
                 lambda split, records: _encoded_batch(split, decode(records), records, encoder))}
         batches = {split: p | f"Read[{split}]" >> read.record_batches(
             examples, split, columns_schema, "LabelConsistency", raw_record_column=RAW_RECORD) for split in splits}
