@@ -1,7 +1,8 @@
 """Beam executor of the Conflicts component: filter, spill, parse the candidates, bucket, compare, group, write.
 
-One read of the examples, per split (conflicts.csv names the split; the per-split streams are never flattened,
-which FnApiRunner would materialise whole). Each Arrow record batch is read with numpy (`candidates.py`): its feature
+One read of the examples: every split as one source of lists of serialized records (`read.record_lists_of_splits`;
+no per-split streams to flatten, which FnApiRunner would materialise whole), each list decoded to an Arrow record
+batch that keeps its split's name (conflicts.csv names it). Each record batch is read with numpy (`candidates.py`): its feature
 counts, and its labelled examples' buckets as hashes, added with their labels to a fixed-size Bloom filter of
 (bucket, label) pairs; the batches' needed columns are spilled to Arrow IPC files. The filter is never a Beam
 element (FnApiRunner holds every copy of one in memory): each bundle's filter lives in its DoFn and goes to a scratch
