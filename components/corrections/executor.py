@@ -13,9 +13,7 @@ from collections import Counter
 
 import apache_beam as beam
 from tensorflow.core.example.example_pb2 import Example
-from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
-from tfx.proto import example_gen_pb2
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
@@ -146,10 +144,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         """Writes every split with corrected labels; returns ({id: old label} of corrected examples, {id: number
         of examples with it} of those, the set of labels in the data before correction, {label: count} after
         correction)."""
-        payload_format = examples_utils.get_payload_format(source)
-        if payload_format != example_gen_pb2.FORMAT_TF_EXAMPLE:
-            raise CorrectionsError(f"examples {source.uri} hold {example_gen_pb2.PayloadFormat.Name(payload_format)} "
-                                   f"records; CorrectionsApplier rewrites labels of tf.train.Example records only")
+        read.require_tf_examples(source, "CorrectionsApplier rewrites labels of tf.train.Example records only",
+                                 CorrectionsError)
         side = {i: c.label for i, c in corrections.items()}
         splits = read.split_names(source)
         split_uris = {split: artifact_utils.get_split_uri([target], split) for split in splits}

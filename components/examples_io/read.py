@@ -100,6 +100,15 @@ class _ReadRecordLists(beam.DoFn):
                 yield split, records
 
 
+def require_tf_examples(examples, needs, error=ValueError):
+    """Raises `error` unless the Examples hold tf.train.Example records; `needs` ends the message: what the caller
+    does that needs them."""
+    payload_format = examples_utils.get_payload_format(examples)
+    if payload_format != example_gen_pb2.FORMAT_TF_EXAMPLE:
+        raise error(f"examples {examples.uri} hold {example_gen_pb2.PayloadFormat.Name(payload_format)} records; "
+                    f"{needs}")
+
+
 @beam.ptransform_fn
 def record_lists_of_splits(pipeline, examples, splits,
                            max_records=MAX_SHARD_RECORDS):  # pylint: disable=invalid-name
@@ -138,10 +147,7 @@ class ExampleDecoder:
     Picklable."""
 
     def __init__(self, examples, schema):
-        payload_format = examples_utils.get_payload_format(examples)
-        if payload_format != example_gen_pb2.FORMAT_TF_EXAMPLE:
-            raise ValueError(f"examples {examples.uri} hold {example_gen_pb2.PayloadFormat.Name(payload_format)} "
-                             f"records; decoding lists of records needs tf.train.Example records")
+        require_tf_examples(examples, "decoding lists of records needs tf.train.Example records")
         unsupported = [f.name for f in schema.feature if f.type not in _PARSED_TYPES]
         if unsupported:
             raise ValueError(f"features {unsupported} are not BYTES, INT or FLOAT; they cannot be decoded from lists")

@@ -22,10 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from absl import logging
-from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
-from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
 from components.examples_io import read
@@ -57,11 +55,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                                 "misspelt name); they are excluded")
         settings.absent_features = absent
 
-        payload_format = examples_utils.get_payload_format(examples)
-        if payload_format != example_gen_pb2.FORMAT_TF_EXAMPLE:
-            raise finder.LabelErrorsError(
-                f"examples {examples.uri} hold {example_gen_pb2.PayloadFormat.Name(payload_format)} records; "
-                f"LabelErrors reads tf.train.Example records only")
+        read.require_tf_examples(examples, "LabelErrors reads tf.train.Example records only", finder.LabelErrorsError)
         splits = read.split_names(examples)
         say("LabelErrors", f"reading {', '.join(settings.read_columns())} from split(s) {', '.join(splits)}")
         work = os.path.join(output.uri, WORK_FOLDER)
