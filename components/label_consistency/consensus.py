@@ -27,7 +27,8 @@ class WriteConsensus(beam.DoFn):
     for examples with two or more labels that are not unanimous."""
 
     def __init__(self, encoder, classes, consensus_method, model=None):
-        """`model`: the fitted Dawid-Skene model ({label pattern: (class code, posterior)}), None for majority."""
+        """`model`: the fitted Dawid-Skene consensus of each label pattern (`combine.PatternConsensus`), None for
+        majority."""
         self.encoder, self.classes, self.method = encoder, classes, consensus_method
         self.model = model
 
@@ -58,8 +59,7 @@ class WriteConsensus(beam.DoFn):
         if model is None:
             consensus = M.majority_vote(codes, len(self.classes), preferred=encoded["label"])
         else:
-            consensus = np.array([model[tuple(int(v) for v in row)][0] if (row >= 0).any() else -1
-                                  for row in codes], np.int64)
+            consensus = model(codes)
         agreement = M.example_agreement(codes, len(self.classes))
         names = np.array(list(self.classes) + [""], dtype=object)
         consensus_names = names[consensus]
