@@ -5,22 +5,28 @@ runner modes. A component that must write one deterministic file (conflicts.csv,
 eval_predictions.csv) emits
 `[key..., line]` elements through `WriteKeyedLines` into its temporary folder, and after the pipeline
 `write_sorted` merges them into the file: an external merge sort that holds at most RUN_LINES lines at a time
-(sorted runs go to temporary files, then one streaming merge), so memory does not grow with the file. Ties in the
-key are broken by the line itself, so the file has the same bytes on every run and in every runner mode.
+(sorted runs go to temporary files) and reads at most MERGE_FAN_IN runs at a time (while there are more, the oldest
+are merged into a longer run, which is itself a temporary file), so memory does not grow with the file. Ties in the
+key are broken by the line itself, so the file has the same bytes on every run, in every runner mode and whatever
+the order of the merges.
 
-The merge runs in the executor's process, streaming through `tfx.dsl.io.fileio` (local disk, gs://, s3://): one
-pass over the lines, O(n log n) comparisons, plus one open reader per sorted run (n / RUN_LINES of them).
+The merge runs in the executor's process, streaming through `tfx.dsl.io.fileio` (local disk, gs://, s3://), with
+O(n log n) comparisons: one pass over the lines while they make at most MERGE_FAN_IN runs on disk (under 1.7 million
+lines; the last run stays in memory); above that, each line is rewritten into an intermediate run at most
+ceil(log(runs) / log(MERGE_FAN_IN)) - 1 times (5 million lines, 50 runs: 37 of them once, 13 never).
 
 In the pipeline nothing is held: `WriteKeyedLines` is WriteToText without a shard count, so each bundle streams its
 lines into a file of its own and only the files' names reach the finalize step (its side inputs). A shard count
 would group every line on one key first, which Beam's local runner holds in memory. Measured with
 `python -m benchmarks.sorted_text` (peak RSS of the process tree over its start, FnApiRunner): in_memory +10, +9,
 +10 MiB at 100,000, 1,000,000 and 5,000,000 lines; multi_processing +459, +459, +460 MiB at 100,000, 1,000,000 and
-3,000,000 (its two worker processes); `write_sorted` +26, +27, +49 MiB at 100,000, 1,000,000 and 5,000,000.
+3,000,000 (its two worker processes); `write_sorted` +26, +27, +49 MiB at
+100,000, 1,000,000 and 5,000,000 when it read every run at once (before MERGE_FAN_IN).
 `WriteToText(num_shards=1)` on the same lines: in_memory +37 and +225 MiB at 100,000 and 1,000,000, multi_processing
 +565 and +1,001 MiB.
 """
 import heapq
+import itertools
 import json
 import os
 
@@ -28,6 +34,7 @@ import apache_beam as beam
 from tfx.dsl.io import fileio
 
 RUN_LINES = 100_000  # lines sorted in memory at a time (tens of MB)
+MERGE_FAN_IN = 16  # sorted runs read at a time (each open reader holds its buffers, about half a MiB)
 _WRITE_LINES = 10_000  # lines per write call
 
 
@@ -57,20 +64,39 @@ def _write(path, lines):
         f.write("".join(chunk))
 
 
-def write_sorted(prefix, path, header, run_lines=RUN_LINES):
+def _merge_runs(runs, merged):
+    """Merges the sorted run files `runs` into the run file `merged` and removes them."""
+    _write(merged, (json.dumps(item) + "\n" for item in heapq.merge(*(_items([run]) for run in runs))))
+    for run in runs:
+        fileio.remove(run)
+
+
+def write_sorted(prefix, path, header, run_lines=RUN_LINES, fan_in=MERGE_FAN_IN):
     """Writes `header` (one line, without newline) and then the lines written under `prefix`, sorted by
     `[key..., line]`, to `path`; removes the files under `prefix` (and its sorted runs). Returns the number of
-    lines written."""
+    lines written. At most `run_lines` lines are held and `fan_in` runs read at a time."""
+    if fan_in < 2:
+        raise ValueError(f"write_sorted: fan_in must be at least 2, got {fan_in}")
     inputs = sorted(fileio.glob(prefix + "*"))
+    run_names = (f"{prefix}.run-{i:05d}" for i in itertools.count())
     runs, pending = [], []
     for item in _items(inputs):
         pending.append(item)
         if len(pending) >= run_lines:
             pending.sort()
-            runs.append(f"{prefix}.run-{len(runs):05d}")
+            runs.append(next(run_names))
             _write(runs[-1], (json.dumps(item) + "\n" for item in pending))
             pending = []
     pending.sort()
+    # While more than fan_in runs remain, the oldest (shortest) are merged into a new run at the end. The first
+    # merge takes just enough runs that every later one takes fan_in and the last leaves exactly fan_in (a k-way
+    # Huffman merge: the fewest lines rewritten for this fan-in).
+    take = (len(runs) - 2) % (fan_in - 1) + 2
+    while len(runs) > fan_in:
+        merged = next(run_names)
+        _merge_runs(runs[:take], merged)
+        runs = runs[take:] + [merged]
+        take = fan_in
     count = 0
 
     def lines():
