@@ -11,6 +11,10 @@ pipeline's eval config (unless --skip-evaluator), and the ErrorAnalysis executor
 (label-error flags from the run, so the levers run too). `--copies K` makes the eval split K copies of those
 examples (ids renamed in place, `bench-` -> `benc1-`, ...: seconds instead of minutes of protobuf copying). Prints both wall times, their ratio, and ErrorAnalysis's
 peak resident memory of the whole process tree (benchmarks/peak_memory.py).
+
+To compare code versions, run each from its own tree with a config whose `[data] input_dir` is that tree's
+data/demo, or one that names `[labels] metadata_columns`: pipeline/configs.py takes any other folder for other data
+and drops the demo's metadata columns (site, season), so the analysis tests fewer slices (a note says so).
 """
 import argparse
 import glob
@@ -108,6 +112,9 @@ def main():
     parser.add_argument("--out", help="working folder (default: a temporary one); its examples are reused if there")
     args = parser.parse_args()
     config = load_config(args.config)
+    if not config.labels.metadata_columns:
+        print(f"note: no metadata columns to slice by: {args.config} names no [labels] metadata_columns, and a "
+              f"[data] input_dir other than this tree's data/demo starts from none (pipeline/configs.py)", flush=True)
     store = open_store(config.pipeline.metadata_path or os.path.join(config.pipeline.output_dir, "metadata.sqlite"))
     source_uri = newest(store, standard_artifacts.Examples.TYPE_NAME, os.sep + "LabelConsistency" + os.sep).uri
     model = artifact(standard_artifacts.Model, newest(store, standard_artifacts.Model.TYPE_NAME).uri)
