@@ -15,7 +15,7 @@ materialises every multi-input Flatten as an in-memory buffer, so flattening the
 A component that computes on a few columns of every split's tf.train.Examples (TFRecord files) can read those lists
 decoded (`decoded_batches_of_splits`, `record_lists_of_splits` + `ExampleDecoder`): TFXIO's column types, less CPU
 (no Beam element per record, only the asked features parsed); a feature present with no values is null there, an
-empty list in TFXIO's batches.
+empty list in TFXIO's batches. Before SchemaGen, `records_schema` types the asked features from the records.
 """
 import apache_beam as beam
 import numpy as np
@@ -36,6 +36,7 @@ from components.examples_io.tfrecord import MAX_SHARD_RECORDS
 _READ_CHUNK_BYTES = 1 << 20
 _PARSED_TYPES = {schema_pb2.BYTES: (tf.string, pa.large_binary()), schema_pb2.INT: (tf.int64, pa.int64()),
                  schema_pb2.FLOAT: (tf.float32, pa.float32())}  # schema type: (parsed as, Arrow type as TFXIO's)
+_KINDS = {"bytes_list": schema_pb2.BYTES, "int64_list": schema_pb2.INT, "float_list": schema_pb2.FLOAT}
 
 
 def split_names(examples):
@@ -138,6 +139,29 @@ def decoded_batches_of_splits(pipeline, examples, splits, schema, columns, rows)
             | "Decode" >> beam.MapTuple(lambda _, records: decode(records)))
 
 
+def _kind(record, name):
+    """The schema type of feature `name` in one serialized tf.train.Example; None when it has none (absent, or a
+    Feature with no kind: a missing cell as TFX's ExampleGens write it)."""
+    feature = tf.train.Example.FromString(record).features.feature.get(name)
+    return None if feature is None else _KINDS.get(feature.WhichOneof("kind"))
+
+
+def records_schema(records, names):
+    """A schema for `ExampleDecoder` where there is none yet (before SchemaGen): each of `names` with its type in the
+    first of the serialized tf.train.Examples `records` that gives it a kind; a name that no record gives a kind
+    (absent, or only kind-less) is left out. Only records holding the name's bytes are parsed: a feature costs a
+    parse of the first record or few that have it, a name absent from the first records a substring test per record.
+    A later record that gives the feature another kind makes ExampleDecoder raise, naming the feature."""
+    schema = schema_pb2.Schema()
+    for name in names:
+        key = name.encode()
+        kind = next((kind for kind in (_kind(record, name) for record in records if key in record)
+                     if kind is not None), None)
+        if kind is not None:
+            schema.feature.add(name=name, type=kind)
+    return schema
+
+
 class ExampleDecoder:
     """A list of serialized tf.train.Examples (as `record_lists_of_splits` reads them) to one Arrow record batch of
     the features of `schema` (BYTES, INT or FLOAT), with the types TFXIO gives them (large lists of large_binary,
@@ -154,8 +178,11 @@ class ExampleDecoder:
         self._features = [(f.name, f.type) for f in schema.feature]
 
     def __call__(self, records):
-        parsed = tf.io.parse_example(records, {name: tf.io.VarLenFeature(_PARSED_TYPES[kind][0])
-                                               for name, kind in self._features})
+        try:
+            parsed = tf.io.parse_example(records, {name: tf.io.VarLenFeature(_PARSED_TYPES[kind][0])
+                                                   for name, kind in self._features})
+        except tf.errors.InvalidArgumentError as error:
+            raise ValueError(self._other_kind(records) or error.message) from error
         columns = []
         for name, kind in self._features:
             counts = np.bincount(parsed[name].indices.numpy()[:, 0], minlength=len(records))
@@ -163,3 +190,15 @@ class ExampleDecoder:
             values = pa.array(parsed[name].values.numpy(), _PARSED_TYPES[kind][1])
             columns.append(pa.LargeListArray.from_arrays(offsets, values, mask=pa.array(counts == 0)))
         return pa.RecordBatch.from_arrays(columns, [name for name, _ in self._features])
+
+    def _other_kind(self, records):
+        """The first record and feature whose kind is not the schema's, as a message; None if there is none."""
+        for index, record in enumerate(records):
+            for name, kind in self._features:
+                found = _kind(record, name)
+                if found not in (None, kind):
+                    return (f"feature {name!r} holds {schema_pb2.FeatureType.Name(found)} values in record {index} of "
+                            f"{len(records)} read together, {schema_pb2.FeatureType.Name(kind)} in the schema (or in "
+                            f"the first of those records that has it); a feature must hold one type of values "
+                            f"(INT, FLOAT or BYTES) in every example")
+        return None

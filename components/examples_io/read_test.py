@@ -6,6 +6,7 @@ import os
 
 import apache_beam as beam
 import pyarrow as pa
+import pytest
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.types import artifact_utils, standard_artifacts
@@ -193,3 +194,40 @@ def test_decoder_gives_tfxio_types_and_values_of_missing_and_multi_valued_featur
     assert decoded.to_pydict() == {name: [values or None for values in column]
                                    for name, column in expected.to_pydict().items()}
     assert decoded.to_pydict()["b"] == [[b"x"], None, None, [b"y", b"\xff"], None]
+
+
+def test_records_schema_types_each_feature_from_the_first_record_that_gives_it_a_kind():
+    """A feature absent from the first records, or kind-less there (a missing cell as TFX's ExampleGens write it),
+    is typed from the first record that gives it a kind, even an empty one; a name no record gives a kind is left
+    out, and so is one whose bytes only occur inside other features' values."""
+    def example(**features):
+        feature = {}
+        for name, values in features.items():
+            if values is None:
+                feature[name] = tf.train.Feature()
+            elif isinstance(values, list) and values and isinstance(values[0], bytes):
+                feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=values))
+            elif isinstance(values, list) and values and isinstance(values[0], float):
+                feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=values))
+            else:
+                feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+        return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+    records = [example(id=[b"inside"], kindless=None, x=None), example(id=[b"x"], x=None),
+               example(id=[b"y"], later=[1.5], x=[]), example(id=[b"z"], later=[b"text"], x=[b"b"])]
+    schema = read.records_schema(records, ["later", "x", "kindless", "inside", "absent", "id"])
+    assert [(f.name, schema_pb2.FeatureType.Name(f.type)) for f in schema.feature] == [
+        ("later", "FLOAT"), ("x", "INT"), ("id", "BYTES")]
+
+
+def test_decoder_names_a_feature_that_holds_another_type_in_a_record():
+    """The first feature and record whose kind is not the schema's (here: from records_schema, the first record's),
+    named in a ValueError rather than TensorFlow's parser error."""
+    records = [tf.train.Example(features=tf.train.Features(feature={
+        "n": tf.train.Feature(int64_list=tf.train.Int64List(value=[1])) if i != 2 else
+        tf.train.Feature(float_list=tf.train.FloatList(value=[1.0]))})).SerializeToString() for i in range(4)]
+    decode = read.ExampleDecoder(standard_artifacts.Examples(), read.records_schema(records, ["n"]))
+    with pytest.raises(ValueError, match=r"^feature 'n' holds FLOAT values in record 2 of 4 read together, INT in "
+                                         r"the schema"):
+        decode(records)
+    assert decode(records[:2]).to_pydict() == {"n": [[1], [1]]}

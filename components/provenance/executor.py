@@ -2,17 +2,19 @@
 
 The split files are copied byte for byte (the examples are not re-encoded), so the copy is exactly the data
 ExampleGen wrote. The value counts come from one Beam pass whose memory grows with the number of distinct values,
-not with the number of examples; only the MAX_VALUES_PER_COLUMN most frequent per column reach this process.
+not with the number of examples; only the MAX_VALUES_PER_COLUMN most frequent per column reach this process. That
+pass reads every split as one source of lists of serialized records and parses only the counted columns of each.
 """
 import hashlib
 import json
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
@@ -33,6 +35,8 @@ MAX_VALUES_PER_COLUMN = 50  # more distinct values than this are summed into OTH
 OTHER = "(other values)"
 MAX_LISTED_FILES = 100  # input_files lists each file up to this many; beyond, only the totals
 _CHUNK = 1 << 20
+_LIST_RECORDS = 50_000  # records decoded and counted together: memory holds a list, whatever the data's size
+SPLIT_SIZES, COLUMN_TYPES = "split_sizes", "column_types"  # CountValues' tagged outputs
 
 
 def file_sha256(path):
@@ -72,19 +76,56 @@ def _first_values(column: pa.Array):
     return column.values.take(pa.array(offsets[:-1][np.diff(offsets) > 0]))
 
 
-def _value_counts(batch: pa.RecordBatch, columns):
-    """((column, value), count) of one record batch decoded in C++ by tfx_bsl: each example's first value as a
-    string (as `feature_value` gives it), MISSING for an example without one. Counting in Arrow and keying the few
-    distinct values in Python costs microseconds per example, not a Python parse of each tf.Example."""
+def _value_counts(batch: pa.RecordBatch, columns, rows):
+    """((column, value), count) of a record batch of `rows` examples holding some of `columns` (None: none of them):
+    each example's first value as a string (as `feature_value` gives it), MISSING for an example without one (and
+    for every example in a column the batch does not hold). Counting in Arrow and keying the few distinct values in
+    Python costs microseconds per example, not a Python parse of each tf.Example."""
     for name in columns:
         counts = Counter()
-        index = batch.schema.get_field_index(name)
-        if index >= 0 and not pa.types.is_null(batch.schema.field(index).type):
+        index = -1 if batch is None else batch.schema.get_field_index(name)
+        if index >= 0:
             for pair in pc.value_counts(_first_values(batch.column(index))).to_pylist():
                 counts[str(decoded(pair["values"]))] += pair["counts"]
-        if batch.num_rows > sum(counts.values()):
-            counts[MISSING] += batch.num_rows - sum(counts.values())
+        if rows > sum(counts.values()):
+            counts[MISSING] += rows - sum(counts.values())
         yield from (((name, value), count) for value, count in counts.items())
+
+
+class CountValues(beam.DoFn):
+    """(split, list of serialized records) -> the list's ((column, value), count) pairs (`_value_counts`), and
+    tagged: (split, number of records) as SPLIT_SIZES and (column, type, split) as COLUMN_TYPES. There is no schema
+    before SchemaGen: each list is decoded to the counted columns only (`read.ExampleDecoder`), with the types its
+    own records give them (`read.records_schema`); a column with another type in another list is caught by the
+    executor from COLUMN_TYPES."""
+
+    def __init__(self, examples, columns):
+        self._examples, self._columns = examples, columns
+
+    def process(self, split_and_records):
+        split, records = split_and_records
+        yield beam.pvalue.TaggedOutput(SPLIT_SIZES, (split, len(records)))
+        schema = read.records_schema(records, self._columns)
+        for feature in schema.feature:
+            yield beam.pvalue.TaggedOutput(COLUMN_TYPES,
+                                           (feature.name, schema_pb2.FeatureType.Name(feature.type), split))
+        batch = read.ExampleDecoder(self._examples, schema)(records) if schema.feature else None
+        yield from _value_counts(batch, self._columns, len(records))
+
+
+def _require_one_type(column_types):
+    """Raises InputError naming each column that holds values of different types in different lists of records
+    ((column, type, split) of each list): its first values would be counted as different strings ("1" and "1.0")."""
+    splits = defaultdict(lambda: defaultdict(set))  # column -> type -> splits
+    for column, kind, split in column_types:
+        splits[column][kind].add(split)
+    mixed = [f"{column!r} holds " + " and ".join(f"{kind} values (split {', '.join(sorted(splits[column][kind]))})"
+                                                 for kind in sorted(splits[column]))
+             for column in sorted(splits) if len(splits[column]) > 1]
+    if mixed:
+        raise InputError(f"Provenance: column {'; column '.join(mixed)} in different files of the examples; a column "
+                         f"must hold one type of values in every input file (e.g. numbers in every file, or text in "
+                         f"every file): fix the input files")
 
 
 class MostFrequent(beam.CombineFn):
@@ -168,25 +209,21 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
     def _count_values(self, examples, splits, columns):
         """({split: number of examples}, {column: (most frequent [value, count] pairs, distinct values)}) over all
-        splits, in one Beam pipeline (each value counted by lifted combines: memory grows with the distinct values
-        on a local runner, the engine's shuffle on a distributed one; only the most frequent reach this process).
-        Each split's values are summed before the splits are flattened: Beam's local runner holds a Flatten's input
-        whole, and each batch's counts (a pair per distinct value in the batch) add up to about one per example for
-        a column with many values."""
+        splits, in one Beam pipeline. Every split's files are read as one source of lists of serialized records
+        (`read.record_lists_of_splits`: no Beam element per record, no Flatten of per-split reads, which Beam's local
+        runner would hold whole); each list's counts are summed before they leave it, then by lifted combines:
+        memory grows with the distinct values on a local runner, the engine's shuffle on a distributed one; only the
+        most frequent reach this process."""
+        read.require_tf_examples(examples, "Provenance counts values of tf.train.Example records only")
         results = Results(self._get_tmp_dir())
         with self._make_beam_pipeline() as p:
-            per_split, values = [], []
-            for split in splits:
-                # No schema yet (Provenance runs before SchemaGen): tfx_bsl infers each feature's type.
-                batches = p | f"Read[{split}]" >> read.record_batches(examples, split, None, "Provenance")
-                per_split.append(batches | f"CountSplit[{split}]" >> beam.Map(lambda batch: batch.num_rows)
-                                 | f"SumSplit[{split}]" >> beam.CombineGlobally(sum)
-                                 | f"KeySplit[{split}]" >> beam.Map(lambda n, s=split: [s, n]))
-                values.append(batches | f"Values[{split}]" >> beam.FlatMap(_value_counts, columns)
-                              | f"CountValues[{split}]" >> beam.CombinePerKey(sum))
-            results.collect("split_counts", per_split | "FlattenSplits" >> beam.Flatten())
-            results.collect("value_counts", values | "FlattenValues" >> beam.Flatten()
-                            | "CountValues" >> beam.CombinePerKey(sum)
+            counted = (p | "ReadRecordLists" >> read.record_lists_of_splits(examples, splits, _LIST_RECORDS)
+                       | "CountLists" >> beam.ParDo(CountValues(examples, columns)).with_outputs(
+                           SPLIT_SIZES, COLUMN_TYPES, main="values"))
+            results.collect(SPLIT_SIZES, counted[SPLIT_SIZES] | "SumSplits" >> beam.CombinePerKey(sum))
+            results.collect(COLUMN_TYPES, counted[COLUMN_TYPES] | "DistinctTypes" >> beam.Distinct())
+            results.collect("value_counts", counted["values"] | "SumValues" >> beam.CombinePerKey(sum)
                             | "ByColumn" >> beam.Map(lambda kv: (kv[0][0], (kv[0][1], kv[1])))
                             | "MostFrequent" >> beam.CombinePerKey(MostFrequent()))
-        return dict(results["split_counts"]), dict(results["value_counts"])
+        _require_one_type(results[COLUMN_TYPES])
+        return {split: 0 for split in splits} | dict(results[SPLIT_SIZES]), dict(results["value_counts"])

@@ -1,4 +1,5 @@
-"""The Provenance executor on real Examples made by CsvExampleGen's executor from the demo CSV."""
+"""The Provenance executor on real Examples made by CsvExampleGen's executor from the demo CSV, and on TFRecord files
+written here (columns absent from a file's first records, or of different types)."""
 import hashlib
 import json
 import os
@@ -8,9 +9,10 @@ from collections import Counter
 import pandas as pd
 import pytest
 import tensorflow as tf
+from apache_beam.pvalue import TaggedOutput
 from tfx.types import artifact_utils, standard_artifacts
-from tfx_bsl.coders import example_coder
 
+from components.examples_io.tfrecord import shard_path, write_tfrecords
 from components.examples_io.values import feature_value
 from components.provenance import executor
 from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv
@@ -105,36 +107,85 @@ def test_a_column_with_a_value_per_example_keeps_the_most_frequent_and_sums_the_
     assert counts["site"] == frame["site"].value_counts().to_dict()  # few values: all kept, no OTHER
 
 
-def test_counts_from_record_batches_equal_counts_from_parsed_examples():
-    """The Arrow counting gives each example's first value as parsing the tf.Example gives it: float32 values,
-    NaN, -0.0, undecodable bytes, empty and absent features, a feature with no values anywhere, batch slices."""
-    def example(**features):
-        proto = tf.train.Example()
-        for name, values in features.items():
-            feature = proto.features.feature[name]
-            if values is None:
-                feature.SetInParent()
-            elif values and isinstance(values[0], bytes):
-                feature.bytes_list.value.extend(values)
-            elif values and isinstance(values[0], float):
-                feature.float_list.value.extend(values)
-            else:
-                feature.int64_list.SetInParent()
-                feature.int64_list.value.extend(values)
-        return proto.SerializeToString()
+def _example(**features):
+    """A serialized tf.train.Example: bytes, float or int values by the first value's type; None: a Feature with no
+    kind (a missing cell as TFX's ExampleGens write it); []: an empty int64 list."""
+    proto = tf.train.Example()
+    for name, values in features.items():
+        feature = proto.features.feature[name]
+        if values is None:
+            feature.SetInParent()
+        elif values and isinstance(values[0], bytes):
+            feature.bytes_list.value.extend(values)
+        elif values and isinstance(values[0], float):
+            feature.float_list.value.extend(values)
+        else:
+            feature.int64_list.SetInParent()
+            feature.int64_list.value.extend(values)
+    return proto.SerializeToString()
 
-    records = [example(a=[1], b=[b"x"], c=[39.2], e=None), example(a=[2, 3], c=[float("nan")], d=[], e=None),
-               example(b=[b"\xff"], c=[-0.0]), example(c=[0.0], b=[b""]), example(a=[1], c=[3.4e38])]
+
+def test_counts_of_record_lists_equal_counts_from_parsed_examples():
+    """Counting lists of records gives each example's first value as parsing the tf.Example gives it: float32
+    values, NaN, -0.0, undecodable bytes, empty and absent features, a feature with no kind anywhere, a column absent
+    from a list's first records; and each list's size and column types."""
+    records = [_example(a=[1], b=[b"x"], c=[39.2], e=None), _example(a=[2, 3], c=[float("nan")], d=[], e=None),
+               _example(b=[b"\xff"], c=[-0.0]), _example(c=[0.0], b=[b""]), _example(a=[1], c=[3.4e38])]
     columns = ["a", "b", "c", "d", "e", "not_there"]
     expected = Counter()
     for record in records:
         for column in columns:
             value = feature_value(tf.train.Example.FromString(record), column)
             expected[column, executor.MISSING if value is None else value] += 1
-    batch = example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(records)
-    counted = Counter()
-    for part in (batch.slice(0, 2), batch.slice(2)):
-        for key, count in executor._value_counts(part, columns):
-            counted[key] += count
+    count = executor.CountValues(standard_artifacts.Examples(), columns)
+    counted, tagged = Counter(), Counter()
+    for part in (records[:2], records[2:]):  # in the second list, a is in the last record only, d in none
+        for output in count.process(("train", part)):
+            if isinstance(output, TaggedOutput):
+                tagged[output.tag, output.value] += 1
+            else:
+                counted[output[0]] += output[1]
     assert counted == expected
     assert counted["c", "39.20000076293945"] == 1 and counted["b", "\\xff"] == 1
+    assert tagged == {(executor.SPLIT_SIZES, ("train", 2)): 1, (executor.SPLIT_SIZES, ("train", 3)): 1,
+                      **{(executor.COLUMN_TYPES, (column, kind, "train")): lists
+                         for column, kind, lists in (("a", "INT", 2), ("b", "BYTES", 2), ("c", "FLOAT", 2),
+                                                     ("d", "INT", 1))}}
+
+
+def _examples_of_files(tmp_path, files):
+    """An Examples artifact with a 'train' split of one TFRecord file per list of serialized records in `files`."""
+    examples = standard_artifacts.Examples()
+    examples.uri = str(tmp_path / "examples")
+    examples.split_names = artifact_utils.encode_split_names(["train"])
+    for index, records in enumerate(files):
+        write_tfrecords(shard_path(artifact_utils.get_split_uri([examples], "train"), str(index)), records)
+    return examples
+
+
+def test_a_column_absent_from_the_first_records_of_a_file_is_counted(tmp_path):
+    """site appears only after 300 examples of the first file (and not at all in the second), season is kind-less
+    in the first 200: each is typed from the first record that gives it a kind."""
+    first = [_example(species=[b"a"], season=None) for _ in range(200)]
+    first += [_example(species=[b"b"], season=[b"2007"]) for _ in range(100)]
+    first += [_example(species=[b"a"], site=[7], season=[b"2008"]) for _ in range(50)]
+    second = [_example(species=[b"c"], season=[b"2007"]) for _ in range(20)]
+    target = _run(_examples_of_files(tmp_path, [first, second]), tmp_path / "out")
+    assert target.get_json_value_custom_property("examples_per_split") == {"train": 370}
+    assert target.get_json_value_custom_property("label_counts") == {"a": 250, "b": 100, "c": 20}
+    assert target.get_json_value_custom_property("metadata_counts") == {
+        "site": {"7": 50, executor.MISSING: 320}, "season": {executor.MISSING: 200, "2007": 120, "2008": 50}}
+
+
+def test_a_column_of_another_type_in_another_file_is_an_error_naming_it(tmp_path):
+    """site holds numbers in one file and text in the other: its values cannot be counted as one column."""
+    files = [[_example(species=[b"a"], site=[1], season=[b"s"])] * 3, [_example(species=[b"a"], site=[b"1"])] * 2]
+    with pytest.raises(ValueError, match=r"column 'site' holds BYTES values \(split train\) and INT values "
+                                         r"\(split train\) in different files"):
+        _run(_examples_of_files(tmp_path, files), tmp_path / "out")
+
+
+def test_a_column_of_two_types_in_one_file_is_an_error_naming_it(tmp_path):
+    files = [[_example(species=[b"a"], site=[1], season=[b"s"]), _example(species=[b"a"], site=[1.5])]]
+    with pytest.raises(ValueError, match=r"feature 'site' holds FLOAT values in record 1 of 2 read together, INT"):
+        _run(_examples_of_files(tmp_path, files), tmp_path / "out")
