@@ -113,9 +113,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         model = None
         if method == "dawid_skene":
             # The consensus needs the model fitted on the sums of all examples: a first pass sums, a second reads the
-            # examples again and writes (instead of holding every batch until the model is known).
+            # examples again and writes (instead of holding every batch until the model is known). The sums need no
+            # id: the wide form's first pass parses the label columns only (the long form joins on the id).
+            sums_schema = columns_schema if long_form else projected_schema(schema, [label_column] + labelers)
             with self._make_beam_pipeline() as p:
-                self._sum(p, self._encoded(p, examples, splits, columns_schema, encoder, labelers, long_form,
+                self._sum(p, self._encoded(p, examples, splits, sums_schema, encoder, labelers, long_form,
                                            join_folder, results), len(labelers), len(classes), True, results)
             model = fit_dawid_skene(patterns_from_json(results["stats"][0]["patterns"]), len(classes))
         with self._make_beam_pipeline() as p:

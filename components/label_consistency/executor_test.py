@@ -171,12 +171,18 @@ def test_disagreements_csv_lists_every_split_vote(demo_report):
     assert all(r[l] == by_id.loc[r["example_id"], l] for r in rows for l in LABELERS)
 
 
-def test_dawid_skene_consensus_is_the_model_fitted_on_all_examples(demo):
+def test_dawid_skene_consensus_is_the_model_fitted_on_all_examples(demo, demo_report):
     """Dawid-Skene fits on the sums of a first pass and writes in a second: every example gets the class its label
-    pattern's posterior favours, with the model fitted on all examples' patterns."""
+    pattern's posterior favours, with the model fitted on all examples' patterns; in both runner modes, with the same
+    files and the same consensus records."""
     examples, schema, root = demo
-    outputs = run_executor(examples, schema, str(root / "dawid_skene"), min_agreement=0.0, min_class_agreement=0.0,
-                           consensus_method="dawid_skene")
+    outputs = {}
+    for mode in ("in_memory", "multi_processing"):
+        config = Config()
+        config.pipeline.beam_mode = mode
+        outputs[mode] = run_executor(examples, schema, str(root / f"dawid_skene_{mode}"), min_agreement=0.0,
+                                     min_class_agreement=0.0, consensus_method="dawid_skene",
+                                     beam_pipeline_args=beam_args(config))
     frame, _ = demo_labels()
     classes = ["Adelie", "Chinstrap", "Gentoo"]
     codes = np.array([[classes.index(v) if v else -1 for v in row] for row in frame[LABELERS].to_numpy()])
@@ -185,10 +191,21 @@ def test_dawid_skene_consensus_is_the_model_fitted_on_all_examples(demo):
     expected = {}
     for example_id, own, pattern in zip(frame["example_id"], frame["species"], inverse.ravel()):
         expected[example_id] = classes[posterior[pattern].argmax()] if (patterns[pattern] >= 0).any() else own
-    rows = {row["example_id"][0].decode(): row["consensus_label"][0].decode()
-            for row in read_examples(outputs["consensus_examples"])}
-    assert rows == expected
-    assert set(rows.values()) == set(classes)
+    records = {mode: read_examples(out["consensus_examples"]) for mode, out in outputs.items()}
+    for mode_records in records.values():
+        assert {row["example_id"][0].decode(): row["consensus_label"][0].decode() for row in mode_records} == expected
+    assert set(expected.values()) == set(classes)
+    majority = {row["example_id"][0].decode(): row["consensus_label"][0].decode()
+                for row in read_examples(demo_report[0]["consensus_examples"])}
+    assert sum(expected[i] != majority[i] for i in expected) > 0  # the two methods differ on these labels
+    key = lambda row: json.dumps(row, sort_keys=True, default=repr)  # noqa: E731
+    assert sorted(map(key, records["in_memory"])) == sorted(map(key, records["multi_processing"]))
+    for name in ("metrics.json", "summary.md", "label_stats.json", "disagreements.csv"):
+        files = [open(os.path.join(out["label_consistency"].uri, name)).read() for out in outputs.values()]
+        assert files[0] == files[1], name
+    with open(os.path.join(outputs["in_memory"]["label_consistency"].uri, "disagreements.csv")) as f:
+        lines = list(csv.DictReader(f))
+    assert lines and all(line["consensus"] == expected[line["example_id"]] for line in lines)
 
 
 def test_fail_gate_stops_with_worst_classes_and_summary_path(demo):
