@@ -46,18 +46,18 @@ def test_many_runs_are_merged_a_few_at_a_time_into_the_same_bytes(tmp_path, monk
     rng = random.Random(2)
     items = [[f"id{rng.randint(0, 400):03d}", f"line {rng.randint(0, 50)}"] for _ in range(2000)]
     reading, most = 0, 0
-    read_items = sorted_text._items
+    read_lines = sorted_text._lines
 
-    def counted_items(paths):
+    def counted_lines(path):
         nonlocal reading, most
         reading += 1
         most = max(most, reading)
         try:
-            yield from read_items(paths)
+            yield from read_lines(path)
         finally:
             reading -= 1
 
-    monkeypatch.setattr(sorted_text, "_items", counted_items)
+    monkeypatch.setattr(sorted_text, "_lines", counted_lines)
     _write(items, f"{folder}/lines")
     count = write_sorted(f"{folder}/lines", f"{folder}/out.csv", "a,b", run_lines=7, fan_in=3)
     assert count == len(items)
