@@ -3,7 +3,10 @@ gzipped TFRecord shards by the shared shard writer (components/examples_io/tfrec
 import os
 
 import numpy as np
+import pyarrow as pa
+from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.types import artifact_utils, standard_artifacts
+from tfx.utils import io_utils
 from tfx_bsl.coders import example_coder
 
 from components.examples_io.tfrecord import write_tfrecords
@@ -28,6 +31,20 @@ def write_examples_artifact(uri, batch, shards=4, span=None):
                    for record in example_coder.RecordBatchToExamples(
                        batch.slice(chunk_start, min(CHUNK_ROWS, end - chunk_start))))
         write_tfrecords(os.path.join(split_dir, f"data_tfrecord-{shard:05d}-of-{shards:05d}.gz"), records)
+    return artifact
+
+
+def write_schema_artifact(uri, batch):
+    """A Schema artifact at `uri` naming each list column of `batch` with its type (floats FLOAT, integers INT,
+    bytes or strings BYTES), as SchemaGen would infer it from the Examples `write_examples_artifact` writes."""
+    schema = schema_pb2.Schema()
+    for field in batch.schema:
+        kind = field.type.value_type
+        schema.feature.add(name=field.name, type=schema_pb2.FLOAT if pa.types.is_floating(kind) else
+                           schema_pb2.INT if pa.types.is_integer(kind) else schema_pb2.BYTES)
+    artifact = standard_artifacts.Schema()
+    artifact.uri = uri
+    io_utils.write_pbtxt_file(os.path.join(uri, "schema.pbtxt"), schema)
     return artifact
 
 

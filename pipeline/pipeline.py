@@ -163,14 +163,14 @@ def drift(config: Config, statistics):
     return [baseline_gen, baseline_statistics, checker]
 
 
-def conflicts(config: Config, examples):
+def conflicts(config: Config, examples, schema):
     """Groups of near-identical examples with different labels (components/conflicts). The columns label
     consistency adds (consensus, agreement) derive from the labelers, so they are excluded like them (and, unlike
     `exclude`, may be absent from the data)."""
     c = config.conflicts
     derived = [CONSENSUS_FEATURE, AGREEMENT_FEATURE] if label_consistency_enabled(config) else []
-    return Conflicts(examples=examples, id_column=config.data.id_column, label_column=config.labels.label_column,
-                     labeler_columns=config.labels.labeler_columns + derived,
+    return Conflicts(examples=examples, schema=schema, id_column=config.data.id_column,
+                     label_column=config.labels.label_column, labeler_columns=config.labels.labeler_columns + derived,
                      metadata_columns=config.labels.metadata_columns, exclude=c.exclude, tolerance=c.tolerance,
                      relative=c.relative, absolute_tolerances=c.absolute_tolerances,
                      relative_tolerances=c.relative_tolerances, on_cannot_run=c.on_cannot_run)
@@ -313,7 +313,7 @@ def create_pipeline(config: Config, pipeline_root, beam_pipeline_args, metadata_
         components.append(errors)
         finders["label_issues"] = errors.outputs["label_issues"]
     if config.conflicts.enabled:
-        conflict_finder = conflicts(config, examples)
+        conflict_finder = conflicts(config, examples, schema)
         conflict_finder.add_upstream_node(validator)  # the agreed order: data checks first
         components.append(conflict_finder)
         finders["conflicts"] = conflict_finder.outputs["conflicts"]

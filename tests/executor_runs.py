@@ -117,11 +117,11 @@ def label_errors_run(args, examples, schema, out):
     return output
 
 
-def conflicts_run(args, examples, out):
+def conflicts_run(args, examples, schema, out):
     config = Config()
     output = artifact(LabelConflicts, out)
     conflicts.Executor(_context(conflicts, args, out)).Do(
-        {"examples": [examples]}, {"conflicts": [output]},
+        {"examples": [examples], "schema": [schema]}, {"conflicts": [output]},
         {"id_column": "example_id", "label_column": "species",
          "labeler_columns": json.dumps(config.labels.labeler_columns),
          "metadata_columns": json.dumps(config.labels.metadata_columns),

@@ -378,7 +378,7 @@ def test_na_in_the_demo_keeps_columns_numeric_and_the_planted_conflicts_found(tm
     from components.conflicts.executor import CONFLICTS_FILE, SUMMARY_FILE, Executor
     from components.conflicts.component import LabelConflicts
     from pipeline.configs import Config
-    from tests.artifacts import LOCAL_BEAM_ARGS
+    from tests.artifacts import LOCAL_BEAM_ARGS, schema_for
     with open(DEMO_SPAN) as f:
         rows = list(csv.reader(f))
     header = rows[0]
@@ -402,8 +402,9 @@ def test_na_in_the_demo_keeps_columns_numeric_and_the_planted_conflicts_found(tm
                   "relative_tolerances": "{}"}
     output = LabelConflicts()
     output.uri = str(tmp_path / "conflicts")
-    Executor(Executor.Context(beam_pipeline_args=LOCAL_BEAM_ARGS)).Do({"examples": [examples]},
-                                                                      {"conflicts": [output]}, properties)
+    Executor(Executor.Context(beam_pipeline_args=LOCAL_BEAM_ARGS)).Do(
+        {"examples": [examples], "schema": [schema_for(examples, tmp_path / "schema")]}, {"conflicts": [output]},
+        properties)
     with open(os.path.join(output.uri, SUMMARY_FILE)) as f:
         summary = json.load(f)
     with open(os.path.join(output.uri, CONFLICTS_FILE)) as f:

@@ -77,7 +77,7 @@ def data_stage(root, csv_dir):
     consensus, report, consensus_schema = runs.label_consistency_run(args, examples, schema,
                                                                       runs.join(root, "consistency"))
     made.update({"consensus": consensus, "LabelConsistency": report, "consensus_schema": consensus_schema})
-    made["Conflicts"] = runs.conflicts_run(args, examples, runs.join(root, "conflicts"))
+    made["Conflicts"] = runs.conflicts_run(args, examples, schema, runs.join(root, "conflicts"))
     made["LabelErrors"] = runs.label_errors_run(args, consensus, consensus_schema, runs.join(root, "label_errors"))
     corrections = runs.join(root, "corrections.csv")
     with fileio.open(corrections, "w") as f:

@@ -90,7 +90,7 @@ class ModeRuns:
         if component == "LabelConsistency":  # consensus Examples, report, consensus Schema
             return runs.label_consistency_run(args, examples, schema, out / "consistency")
         if component == "Conflicts":
-            return [runs.conflicts_run(args, examples, out / "conflicts")]
+            return [runs.conflicts_run(args, examples, schema, out / "conflicts")]
         if component == "LabelErrors":
             return [runs.label_errors_run(args, examples, schema, out / "label_errors")]
         assert component == "ReviewQueue"

@@ -8,9 +8,9 @@ Planted: copies of random rows with one column moved by 0.1 (within the default 
 as many copies moved by 0.2 (outside it). Chance near-duplicates are possible and reported separately.
 Copies: that many exact copies of the first row (same label, new ids) and one row 0.05 away with another label, so
 one grid cell holds them all and they form one more group (copies + the first row + that row).
-The rows are written as an Examples artifact by the shared shard writer (benchmarks/synthetic_examples.py), then
-the Conflicts executor runs on them with the local Beam runner in `--mode`; the memory is the peak RSS of the whole
-process tree (benchmarks/peak_memory.py).
+The rows are written as an Examples artifact by the shared shard writer (benchmarks/synthetic_examples.py), with
+their schema, then the Conflicts executor runs on them with the local Beam runner in `--mode`; the memory is the peak
+RSS of the whole process tree (benchmarks/peak_memory.py).
 """
 import argparse
 import csv
@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 from benchmarks.peak_memory import PeakMemory  # noqa: E402
-from benchmarks.synthetic_examples import write_examples_artifact  # noqa: E402
+from benchmarks.synthetic_examples import write_examples_artifact, write_schema_artifact  # noqa: E402
 from components.conflicts.component import LabelConflicts  # noqa: E402
 from components.conflicts.executor import CONFLICTS_FILE, SUMMARY_FILE, Executor  # noqa: E402
 from pipeline.configs import Config  # noqa: E402
@@ -86,13 +86,14 @@ def main():
         columns, expected = make_rows(args.rows, args.planted, args.copies, rng)
         batch = pa.RecordBatch.from_arrays([_lists(v) for v in columns.values()], list(columns))
         examples = write_examples_artifact(os.path.join(tmp, "examples"), batch)
+        schema = write_schema_artifact(os.path.join(tmp, "schema"), batch)
         total = batch.num_rows
         del columns, batch
         output = LabelConflicts()
         output.uri = os.path.join(tmp, "conflicts")
         with PeakMemory() as peak:
             Executor(Executor.Context(beam_pipeline_args=beam_args(config), tmp_dir=os.path.join(tmp, "tmp"))).Do(
-                {"examples": [examples]}, {"conflicts": [output]},
+                {"examples": [examples], "schema": [schema]}, {"conflicts": [output]},
                 {"id_column": "example_id", "label_column": "label", "labeler_columns": "[]",
                  "metadata_columns": "[]", "exclude": "[]", "tolerance": 0.1, "relative": False,
                  "absolute_tolerances": "{}", "relative_tolerances": "{}"})

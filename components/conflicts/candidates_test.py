@@ -1,17 +1,19 @@
 """The candidates (numpy buckets + the (bucket, label) filter) hold both examples of every conflicting pair that a
-brute-force search finds, on random record batches with ties, missing values, ints and floats, and more tolerant
-columns than are keyed, after the first filter and after the second, finer one over the first one's candidates;
-and few others."""
+brute-force search finds, on random record batches (decoded as the executor decodes them) with ties, missing values,
+a column absent from some batches, int and float columns, and more tolerant columns than are keyed, after the first
+filter and after the second, finer one over the first one's candidates; and few others."""
 import itertools
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from tfx_bsl.coders import example_coder
+from tensorflow_metadata.proto.v0 import schema_pb2
+from tfx.types import standard_artifacts
 
 from components.conflicts.candidates import FINE_CELL_TOLERANCES, LabelFilter, filter_bits
 from components.conflicts.executor import BatchRows, parse_rows
 from components.conflicts.matching import CELL_TOLERANCES, MAX_KEYED_FEATURES, Matcher
+from components.examples_io.read import ExampleDecoder
 
 CONFIG = {"id_column": "id", "label_column": "y", "metadata_columns": [], "excluded": ["id", "y"]}
 
@@ -32,18 +34,31 @@ def _record(example_id, label, features):
     return proto.SerializeToString()
 
 
+def schema_decoder(**types):
+    """The executor's decoder of lists of records (`read.ExampleDecoder`) on a schema of `types` ({name: schema_pb2
+    type})."""
+    schema = schema_pb2.Schema()
+    for name, kind in types.items():
+        schema.feature.add(name=name, type=kind)
+    return ExampleDecoder(standard_artifacts.Examples(), schema)
+
+
 def _random_records(rng, rows, tolerant_columns):
+    """Records and their decoder: float columns t00.., an int column n, a string column colour, and a float column z
+    that only the last quarter of the examples can have (a null column in the other batches)."""
     records = []
     for i in range(rows):
         values = [0.0, -0.0, 0.05, 0.1, 0.11, 0.75, 0.8, 0.85, 1.5, -0.8] if tolerant_columns < 5 else [0.75, 0.85]
         features = {f"t{j:02d}": float(rng.choice(values)) if rng.random() > 0.02 else None
                     for j in range(tolerant_columns)}
-        n = int(rng.choice([1, 2, 3]))
-        features["n"] = n if i < rows // 2 else float(n)  # int64 in the first batches, float in the last
+        features["n"] = int(rng.choice([1, 2, 3]))
         features["colour"] = str(rng.choice(["red", "blue"])) if rng.random() > 0.1 else None
+        features["z"] = 0.5 if i >= rows * 3 // 4 and rng.random() < 0.5 else None
         label = str(rng.choice(["A", "B", "C"])) if rng.random() > 0.05 else None
         records.append(_record(f"e{i:04d}", label, features))
-    return records
+    decode = schema_decoder(id=schema_pb2.BYTES, y=schema_pb2.BYTES, n=schema_pb2.INT, colour=schema_pb2.BYTES,
+                            z=schema_pb2.FLOAT, **{f"t{j:02d}": schema_pb2.FLOAT for j in range(tolerant_columns)})
+    return records, decode
 
 
 def _filtered(batches, matcher, cell_tolerances):
@@ -77,10 +92,9 @@ def _candidates(batches, matcher):
     (Matcher(tolerance=0.0, absolute_tolerances={"t00": 0.05}), 3), (Matcher(tolerance=0.1), MAX_KEYED_FEATURES + 2)])
 def test_candidates_hold_every_conflicting_pair(matcher, tolerant_columns):
     rng = np.random.default_rng(tolerant_columns)
-    records = _random_records(rng, 600, tolerant_columns)
-    decoder = example_coder.ExamplesToRecordBatchDecoder()
-    # Batches split where a column is int in one and float in another would be; each batch infers its own types.
-    batches = [decoder.DecodeBatch(records[i:i + 150]) for i in range(0, len(records), 150)]
+    records, decode = _random_records(rng, 600, tolerant_columns)
+    batches = [decode(records[i:i + 150]) for i in range(0, len(records), 150)]
+    assert batches[0].column("z").null_count == 150 and batches[-1].column("z").null_count < 150
     parsed = [record for batch in batches for record in parse_rows(batch, "train", CONFIG)]
     in_pairs = set()
     for a, b in itertools.combinations(parsed, 2):
@@ -97,7 +111,7 @@ def test_examples_whose_buckets_hold_one_label_are_not_candidates():
     rng = np.random.default_rng(0)
     records = [_record(f"e{i:04d}", str(rng.choice(["A", "B"])), {"x": float(i), "z": "red"}) for i in range(2000)]
     records.append(_record("planted", "C", {"x": 7.05, "z": "red"}))
-    batch = example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(records)
+    batch = schema_decoder(id=schema_pb2.BYTES, y=schema_pb2.BYTES, x=schema_pb2.FLOAT, z=schema_pb2.BYTES)(records)
     assert _candidates([batch], Matcher(tolerance=0.1)) == ({"e0007", "planted"},) * 2
 
 
@@ -107,7 +121,7 @@ def test_the_finer_filter_keeps_fewer_candidates():
     second only the planted pair."""
     records = [_record(f"e{i:04d}", "AB"[i % 2], {"x": 0.5 * i}) for i in range(400)]
     records.append(_record("planted", "C", {"x": 0.5 * 7 + 0.05}))
-    batch = example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(records)
+    batch = schema_decoder(id=schema_pb2.BYTES, y=schema_pb2.BYTES, x=schema_pb2.FLOAT)(records)
     coarse, fine = _candidates([batch], Matcher(tolerance=0.1))
     assert len(coarse) > 300
     assert fine == {"e0007", "planted"}

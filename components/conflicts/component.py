@@ -33,7 +33,9 @@ class ConflictsSpec(ComponentSpec):
         # the run goes on; "fail": it stops the run.
         "on_cannot_run": ExecutionParameter(type=str, optional=True),
     }
-    INPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples)}
+    # The schema of `examples`: which features are compared (every one not excluded) and their types.
+    INPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples),
+              "schema": ChannelParameter(type=standard_artifacts.Schema)}
     OUTPUTS = {"conflicts": ChannelParameter(type=LabelConflicts)}
 
 
@@ -41,19 +43,19 @@ class Conflicts(base_beam_component.BaseBeamComponent):
     """Finds X->y conflicts over all splits: examples that match on every compared column but carry different
     labels, merged into groups (connected components of conflicting pairs).
 
-    Compared columns are every column except the id, label, labeler and metadata columns and `exclude`. Numbers
-    match within `tolerance` (absolute, or relative to the larger magnitude when `relative`), overridden per
-    column by `absolute_tolerances` / `relative_tolerances`; strings match exactly; a missing value matches only a
-    missing value."""
+    Compared columns are every feature of `schema` except the id, label, labeler and metadata columns and
+    `exclude`. Numbers match within `tolerance` (absolute, or relative to the larger magnitude when `relative`),
+    overridden per column by `absolute_tolerances` / `relative_tolerances`; strings match exactly; a missing value
+    matches only a missing value."""
 
     SPEC_CLASS = ConflictsSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
-    def __init__(self, examples: types.BaseChannel, *, id_column: str, label_column: str, labeler_columns=(),
-                 metadata_columns=(), exclude=(), tolerance: float = 0.0, relative: bool = False,
+    def __init__(self, examples: types.BaseChannel, schema: types.BaseChannel, *, id_column: str, label_column: str,
+                 labeler_columns=(), metadata_columns=(), exclude=(), tolerance: float = 0.0, relative: bool = False,
                  absolute_tolerances=None, relative_tolerances=None, on_cannot_run: str = "skip"):
         spec = ConflictsSpec(
-            examples=examples, id_column=id_column, label_column=label_column,
+            examples=examples, schema=schema, id_column=id_column, label_column=label_column,
             labeler_columns=json.dumps(list(labeler_columns)), metadata_columns=json.dumps(list(metadata_columns)),
             exclude=json.dumps(list(exclude)), tolerance=float(tolerance), relative=bool(relative),
             absolute_tolerances=json.dumps(dict(absolute_tolerances or {}), sort_keys=True),

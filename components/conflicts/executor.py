@@ -2,9 +2,10 @@
 
 One read of the examples: every split as one source of lists of serialized records (`read.record_lists_of_splits`;
 no per-split streams to flatten, which FnApiRunner would materialise whole), each list decoded to an Arrow record
-batch that keeps its split's name (conflicts.csv names it). Each record batch is read with numpy (`candidates.py`): its feature
-counts, and its labelled examples' buckets as hashes, added with their labels to a fixed-size Bloom filter of
-(bucket, label) pairs; the batches' needed columns are spilled to Arrow IPC files. The filter is never a Beam
+batch of the columns Conflicts needs, with the schema's types (`read.ExampleDecoder`), that keeps its split's name
+(conflicts.csv names it). Each record batch is read with numpy (`candidates.py`): its feature counts, and its
+labelled examples' buckets as hashes, added with their labels to a fixed-size Bloom filter of (bucket, label) pairs;
+the batches are spilled to Arrow IPC files. The filter is never a Beam
 element (FnApiRunner holds every copy of one in memory): each bundle's filter lives in its DoFn and goes to a scratch
 file, and the committed bundles' files are OR-ed into one file, which is what the next pass reads. Once it is
 complete, each spilled file is read back and its candidates, the examples one of whose buckets holds another label,
@@ -39,7 +40,6 @@ import pyarrow as pa
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
-from tfx_bsl.coders import example_coder
 
 from components.conflicts.contract import (CONFLICT_COLUMNS, CONFLICTS_FILE, COUNT_PROPERTIES,
                                             EXCLUDED_ALL_MISSING, LABEL_PAIRS, SKIPPED, SUMMARY_FILE)
@@ -49,7 +49,7 @@ from components.conflicts.matching import CELL_TOLERANCES, Matcher, UnionFind, p
 from components.examples_io import read
 from components.examples_io.artifacts import scratch_dir
 from components.examples_io.results import Results
-from components.examples_io.schema import check_columns
+from components.examples_io.schema import check_columns, projected_schema, read_schema
 from components.examples_io.spill import read_batch, write_batch
 from components.examples_io.sorted_text import WriteKeyedLines, remove_keyed_lines, write_sorted
 from components.examples_io.values import decoded
@@ -78,9 +78,9 @@ def _scalar(values, name, example_id):
 
 def parse_rows(batch, split, config):
     """(example_id, label, features, split, metadata) of each labelled example with an id in an Arrow record batch
-    (decoded in C++ by tfx_bsl, types inferred: int64, float32 or bytes lists): the Python values a parsed
-    tf.Example gives (float32 values exactly). Python per example: used on the candidates only (and to raise the
-    several-values error at the example where it is)."""
+    (`read.ExampleDecoder`'s: int64, float32 or bytes lists, null where an example has no value): the Python values
+    a parsed tf.Example gives (float32 values exactly). Python per example: used on the candidates only (and to raise
+    the several-values error at the example where it is)."""
     id_column, label_column, metadata_columns = config["id_column"], config["label_column"], config["metadata_columns"]
     names = sorted(batch.schema.names)
     columns = {name: batch.column(batch.schema.get_field_index(name)).to_pylist() for name in names}
@@ -123,7 +123,6 @@ class BatchRows:
         if several.any():
             list(parse_rows(batch.slice(int(np.argmax(several)), 1), "", config))  # raises the parse's error
         self.stats = FeatureStats().create_accumulator()
-        self.stats["seen"].update(names)
         self.stats["examples"] = batch.num_rows
         self.stats["unlabelled"] = int((~labels.present).sum())
         self.stats["without_id"] = int((~ids.present).sum())
@@ -222,7 +221,7 @@ SPILL_ROWS = 16_384  # records per read list and rows per spilled file: few file
 
 
 class SpillGatherer:
-    """Gathers record batches per split (and schema: types are inferred per batch) and spills each `SPILL_ROWS`
+    """Gathers record batches (all of one Arrow schema) per split and spills each `SPILL_ROWS`
     rows as one lz4-compressed Arrow IPC file (`spill.write_batch`: content-named, so a retried bundle that gathers
     alike rewrites the same file). `add` and `flush` return the (split, path) of the files written; a DoFn emits
     them, so only committed bundles' files are read."""
@@ -231,33 +230,31 @@ class SpillGatherer:
         self.folder, self._pending = folder, {}
 
     def add(self, split, batch):
-        pending = self._pending.setdefault((split, batch.schema), [])
+        pending = self._pending.setdefault(split, [])
         pending.append(batch)
         if sum(part.num_rows for part in pending) >= SPILL_ROWS:
-            return [self._write(split, batch.schema)]
+            return [self._write(split)]
         return []
 
     def flush(self):
-        return [self._write(split, schema) for split, schema in list(self._pending)]
+        return [self._write(split) for split in list(self._pending)]
 
-    def _write(self, split, schema):
-        batches = self._pending.pop((split, schema))
+    def _write(self, split):
+        batches = self._pending.pop(split)
         batch = batches[0] if len(batches) == 1 else pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
         return split, write_batch(batch, self.folder, compression="lz4")
 
 
 class AddToFilter(BundleFilter):
-    """(split, list of serialized tf.Examples) -> the examples decoded (tfx_bsl, types inferred, as TFXIO decodes
-    them without a schema), their (bucket, label) pairs and FeatureStats added to the bundle's filter; and, tagged
-    "spilled", (split, path) of files of their id, label, metadata and compared columns (`SpillGatherer`), which the
-    second pass reads instead of reading and decoding the examples again."""
+    """(split, list of serialized tf.Examples) -> their id, label, metadata and compared columns decoded (`decode`, a
+    `read.ExampleDecoder`), their (bucket, label) pairs and FeatureStats added to the bundle's filter; and, tagged
+    "spilled", (split, path) of files of those columns (`SpillGatherer`), which the second pass reads instead of
+    reading and decoding the examples again."""
 
-    def __init__(self, config, matcher, spill_folder, filter_folder, bits):
+    def __init__(self, config, matcher, decode, spill_folder, filter_folder, bits):
         super().__init__(filter_folder)
-        self.config, self.matcher, self.spill_folder, self.bits = config, matcher, spill_folder, bits
-
-    def setup(self):
-        self._decoder = example_coder.ExamplesToRecordBatchDecoder()
+        self.config, self.matcher, self.decode = config, matcher, decode
+        self.spill_folder, self.bits = spill_folder, bits
 
     def start_bundle(self):
         super().start_bundle()
@@ -265,13 +262,9 @@ class AddToFilter(BundleFilter):
 
     def process(self, split_and_records):
         split, records = split_and_records
-        batch = self._decoder.DecodeBatch(records)
+        batch = self.decode(records)
         self.add(BatchRows(batch, self.config, self.matcher), self.bits)
-        kept = {self.config["id_column"], self.config["label_column"], *self.config["metadata_columns"]}
-        names = [name for name in batch.schema.names if name in kept or name not in self.config["excluded"]]
-        needed = pa.RecordBatch.from_arrays([batch.column(batch.schema.get_field_index(name)) for name in names],
-                                            names=names)
-        for spilled in self._spill.add(split, needed):
+        for spilled in self._spill.add(split, batch):
             yield beam.pvalue.TaggedOutput("spilled", spilled)
 
     def finish_bundle(self):
@@ -340,7 +333,7 @@ class FeatureStats(beam.CombineFn):
     whether it is categorical (str) or numeric. Its inputs are the accumulators of record batches (BatchRows)."""
 
     def create_accumulator(self):
-        return {"examples": 0, "unlabelled": 0, "without_id": 0, "present": Counter(), "seen": set()}
+        return {"examples": 0, "unlabelled": 0, "without_id": 0, "present": Counter()}
 
     def add_input(self, acc, batch_stats):
         return self.merge_accumulators([acc, batch_stats])
@@ -350,7 +343,6 @@ class FeatureStats(beam.CombineFn):
         for acc in accumulators:
             for key in ("examples", "unlabelled", "without_id", "present"):
                 merged[key] += acc[key]
-            merged["seen"] |= acc["seen"]
         return merged
 
     def extract_output(self, acc):
@@ -481,23 +473,28 @@ def count_rows(spilled):
     return read_batch(spilled[1]).num_rows
 
 
+def check_config(schema, config):
+    """Raises ConflictsError, before any example is read, for a configured column that is not in the schema."""
+    check_columns(schema, {"[data] id_column": [config["id_column"]],
+                           "[labels] label_column": [config["label_column"]],
+                           **{f"[conflicts] {key}": sorted(config[key])
+                              for key in ("exclude", "absolute_tolerances", "relative_tolerances")}},
+                  error=ConflictsError, what="the examples' schema")
+
+
 def check_examples(stats, config):
-    """Raises ConflictsError for a label column that is not in the data, examples without id, or config naming
-    unknown columns. Returns why the finder cannot run on this data (every label empty), or "" when it can."""
+    """Raises ConflictsError for examples without id. Returns why the finder cannot run on this data (every label
+    empty; an error with `on_cannot_run` "fail"), or "" when it can."""
     label_column, id_column = config["label_column"], config["id_column"]
     reason = ""
     if stats["unlabelled"] == stats["examples"]:
         reason = (f"the label column {label_column!r} has no value in any of the {stats['examples']} examples; "
                   f"a conflict needs two labels")
-        if label_column not in stats["seen"] or config.get("on_cannot_run") == "fail":
+        if config.get("on_cannot_run") == "fail":
             raise ConflictsError(f"{reason}: set [labels] label_column to the column that holds the label")
     if stats["without_id"]:
         raise ConflictsError(f"{stats['without_id']} examples have no value in the id column {id_column!r}; "
                              f"conflicts are reported by id: fill it or set [data] id_column")
-    check_columns(stats["seen"] | {id_column, label_column},
-                  {f"[conflicts] {key}": sorted(config[key])
-                   for key in ("exclude", "absolute_tolerances", "relative_tolerances")},
-                  error=ConflictsError, what="the examples")
     return reason
 
 
@@ -508,7 +505,7 @@ def summarize(groups, stats, matcher, config):
     compared = {}
     for name, categorical in sorted(stats["present"]):
         compared[name] = "exact (categorical)" if categorical else matcher.tolerance(name).describe()
-    all_missing = sorted(stats["seen"] - set(compared) - set(config["excluded"]))
+    all_missing = sorted(set(config["compared"]) - set(compared))
     return {
         "groups": groups["groups"],
         "examples_in_conflict": groups["examples_in_conflict"],
@@ -517,7 +514,7 @@ def summarize(groups, stats, matcher, config):
         "examples": stats["examples"],
         "examples_without_label": stats["unlabelled"],  # never compared: a conflict needs two labels
         "compared_features": compared,  # column -> how it matches
-        "excluded_all_missing": all_missing,  # a value nowhere separates no examples
+        "excluded_all_missing": all_missing,  # schema features with a value nowhere: they separate no examples
         "excluded_columns": sorted(set(config["excluded"])),
         "skipped": skipped,
     }
@@ -536,6 +533,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
     def Do(self, input_dict, output_dict, exec_properties):
         examples = artifact_utils.get_single_instance(input_dict["examples"])
+        schema = read_schema(input_dict["schema"])
         output = artifact_utils.get_single_instance(output_dict["conflicts"])
         config = {key: exec_properties[key] for key in ("label_column", "id_column")}
         config["on_cannot_run"] = exec_properties.get("on_cannot_run") or "skip"
@@ -545,6 +543,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                               *config["metadata_columns"], *config["exclude"]]
         matcher = Matcher(exec_properties["tolerance"], bool(exec_properties["relative"]),
                           config["absolute_tolerances"], config["relative_tolerances"])
+        read.require_tf_examples(examples, "Conflicts reads tf.train.Example records only", ConflictsError)
+        check_config(schema, config)
+        # Compared: every feature of the schema not excluded (a feature the schema lacks is not read at all).
+        config["compared"] = sorted(f.name for f in schema.feature if f.name not in config["excluded"])
+        decode = read.ExampleDecoder(examples, projected_schema(
+            schema, [config["id_column"], config["label_column"], *config["metadata_columns"], *config["compared"]]))
         splits = artifact_utils.decode_split_names(examples.split_names)
         say("Conflicts", f"comparing the examples of split(s) {', '.join(splits)}; numeric tolerance "
                          f"{matcher.default.describe()}; not compared: {', '.join(config['excluded'])}")
@@ -566,7 +570,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             # filter of (bucket, label) pairs and FeatureStats (a scratch file and a small FilterPart), merged into
             # one filter file; the needed columns spilled.
             first = (p | "ReadRecordLists" >> read.record_lists_of_splits(examples, splits, max_records=SPILL_ROWS)
-                     | "AddToFilter" >> beam.ParDo(AddToFilter(config, matcher, spill_folder, filter_folder, bits))
+                     | "AddToFilter" >> beam.ParDo(AddToFilter(config, matcher, decode, spill_folder, filter_folder,
+                                                             bits))
                      .with_outputs("spilled", main="parts"))
             candidate_filter = (first.parts | "FilterParts" >> beam.CombineGlobally(FilterParts())
                                 | "MergeFilters" >> beam.Map(merge_filter_files, filter_folder))

@@ -1,4 +1,5 @@
 """The Conflicts executor on real Examples (made by CsvExampleGen's executor) with a real Beam pipeline."""
+import copy
 import csv
 import itertools
 import json
@@ -8,17 +9,23 @@ from collections import Counter
 import numpy as np
 import pytest
 import tensorflow as tf
-from tfx_bsl.coders import example_coder
+import tensorflow_data_validation as tfdv
+from tensorflow_metadata.proto.v0 import schema_pb2
+from tfx.components.util import examples_utils
+from tfx.proto import example_gen_pb2
+from tfx.types import standard_artifacts
 
 from components.conflicts.component import LabelConflicts
 from components.conflicts.candidates import LabelFilter
+from components.conflicts.candidates_test import schema_decoder
 from components.conflicts.executor import (CONFLICTS_FILE, SUMMARY_FILE, BatchRows, ConflictsError, Executor,
                                           FeatureStats, FilterPart, FilterParts, merge_filter_files, parse_rows,
                                           read_filter, write_filter)
 from components.conflicts.matching import Matcher, UnionFind
+from components.examples_io.schema import read_schema
 from components.examples_io.values import feature_values
 from pipeline.configs import Config
-from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv
+from tests.artifacts import LOCAL_BEAM_ARGS, examples_from_csv, schema_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -48,8 +55,9 @@ u1,,1.0,5.0,1000,red,t,,north,A,
 """
 
 
-def run_conflicts(examples, out_dir, **overrides):
-    """Runs the executor with the default config's settings (demo columns) overlaid with `overrides`."""
+def run_conflicts(examples, out_dir, schema=None, **overrides):
+    """Runs the executor with the default config's settings (demo columns) overlaid with `overrides`, on `schema`
+    (default: TFDV's inferred from the train split, as SchemaGen's)."""
     config = Config()
     properties = {
         "id_column": config.data.id_column, "label_column": config.labels.label_column,
@@ -61,8 +69,9 @@ def run_conflicts(examples, out_dir, **overrides):
     properties = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in properties.items()}
     output = LabelConflicts()
     output.uri = str(out_dir)
+    schema = schema or schema_for(examples, f"{out_dir}-schema")
     Executor(Executor.Context(beam_pipeline_args=LOCAL_BEAM_ARGS)).Do(
-        {"examples": [examples]}, {"conflicts": [output]}, properties)
+        {"examples": [examples], "schema": [schema]}, {"conflicts": [output]}, properties)
     with open(os.path.join(output.uri, CONFLICTS_FILE)) as f:
         rows = list(csv.DictReader(f))
     with open(os.path.join(output.uri, SUMMARY_FILE)) as f:
@@ -127,12 +136,57 @@ def test_relative_tolerance_and_exclusions_change_what_matches(planted_examples,
 
 
 def test_missing_label_column_and_unknown_excluded_column_are_clear_errors(planted_examples, tmp_path):
-    with pytest.raises(Exception, match="label column 'species' has no value in any of the 20 examples"):
-        run_conflicts(planted_examples, tmp_path / "a", labeler_columns=[], metadata_columns=[])
-    with pytest.raises(Exception, match=r"\[conflicts\] exclude: column\(s\) 'colour_typo' not found in the examples"):
-        run_conflicts(planted_examples, tmp_path / "b", label_column="label", labeler_columns=[],
+    schema = schema_for(planted_examples, tmp_path / "schema")
+    with pytest.raises(ConflictsError, match=r"\[labels\] label_column: column\(s\) 'species' not found in the "
+                                             r"examples' schema \(its columns: colour, comment, example_id"):
+        run_conflicts(planted_examples, tmp_path / "a", schema, labeler_columns=[], metadata_columns=[])
+    with pytest.raises(ConflictsError, match=r"\[conflicts\] exclude: column\(s\) 'colour_typo' not found in the "
+                                             r"examples' schema"):
+        run_conflicts(planted_examples, tmp_path / "b", schema, label_column="label", labeler_columns=[],
                       metadata_columns=[], exclude=["colour_typo"])
     assert not os.path.exists(tmp_path / "a" / CONFLICTS_FILE)
+    # A label column in the schema with no value in any example: the finder cannot run; said, or an error.
+    output, rows, summary = run_conflicts(planted_examples, tmp_path / "c", schema, label_column="notes",
+                                          labeler_columns=[], metadata_columns=[], exclude=["comment"])
+    assert rows == [] and summary["skipped"].startswith("the label column 'notes' has no value in any of the 20 "
+                                                        "examples; a conflict needs two labels")
+    assert output.get_string_custom_property("skipped") == summary["skipped"]
+    with pytest.raises(ConflictsError, match="'notes' has no value in any of the 20 examples; a conflict needs two "
+                                             "labels: set \\[labels\\] label_column"):
+        run_conflicts(planted_examples, tmp_path / "d", schema, label_column="notes", labeler_columns=[],
+                      metadata_columns=[], exclude=["comment"], on_cannot_run="fail")
+
+
+def test_examples_that_are_not_tf_examples_are_a_clear_error(planted_examples, tmp_path):
+    other = copy.deepcopy(planted_examples)
+    examples_utils.set_payload_format(other, example_gen_pb2.FORMAT_PROTO)
+    with pytest.raises(ConflictsError, match="hold FORMAT_PROTO records; Conflicts reads tf.train.Example records "
+                                             "only"):
+        run_conflicts(other, tmp_path / "conflicts", label_column="label")
+    assert not os.path.exists(tmp_path / "conflicts" / CONFLICTS_FILE)
+
+
+def test_the_schema_decides_which_features_are_compared(planted_examples, tmp_path):
+    """A feature in the data but not in the schema is not compared (without colour, d1 and d2 conflict; m3 joins
+    the m group); a schema feature no example has is listed in excluded_all_missing, and its null column counts as
+    missing everywhere (the other groups are found as before)."""
+    inferred = schema_for(planted_examples, tmp_path / "inferred")
+    proto = read_schema([inferred])
+    kept = [feature for feature in proto.feature if feature.name != "colour"]
+    del proto.feature[:]
+    proto.feature.extend(kept)
+    proto.feature.add(name="wing_span", type=schema_pb2.FLOAT)
+    schema = standard_artifacts.Schema()
+    schema.uri = str(tmp_path / "schema")
+    os.makedirs(schema.uri)
+    tfdv.write_schema_text(proto, os.path.join(schema.uri, "schema.pbtxt"))
+    _, rows, summary = run_conflicts(
+        planted_examples, tmp_path / "conflicts", schema, label_column="label", labeler_columns=["labeler_a"],
+        metadata_columns=["site"], exclude=["comment", "expected_group"], absolute_tolerances={"mass": 25.0})
+    assert groups_of(rows) == [{"c1", "c2", "c3", "c4"}, {"d1", "d2"}, {"m1", "m2", "m3"}, {"p1a", "p1b"},
+                               {"p3a", "p3b"}]
+    assert sorted(summary["compared_features"]) == ["mass", "x", "y"]
+    assert summary["excluded_all_missing"] == ["notes", "wing_span"]
 
 
 def test_demo_planted_conflicts_are_the_groups_found(tmp_path):
@@ -222,16 +276,18 @@ def _example(**features):
 
 
 def test_record_batches_give_the_values_a_parsed_example_gives():
-    """parse_rows on tfx_bsl's record batches = the values read from each parsed tf.Example: float32 exact, NaN
-    and inf as missing, undecodable bytes escaped, ints as ints, empty and absent features missing; BatchRows'
-    numpy counts = those of the parsed examples."""
+    """parse_rows on the decoder's record batches = the values read from each parsed tf.Example: float32 exact, NaN
+    and inf as missing, undecodable bytes escaped, ints as ints, empty and absent features missing (a schema
+    feature no example has too); BatchRows' numpy counts = those of the parsed examples."""
+    decode = schema_decoder(id=schema_pb2.BYTES, y=schema_pb2.BYTES, x=schema_pb2.FLOAT, k=schema_pb2.INT,
+                      t=schema_pb2.BYTES, site=schema_pb2.INT, w=schema_pb2.FLOAT)
     records = [_example(id=[b"a"], y=[b"p"], x=[39.2], k=[3], t=[b"\xff"], site=[7]),
                _example(id=[b"b"], y=[b"q"], x=[float("nan")], k=[], t=[b"red"]),
                _example(id=[b"c"], x=[float("inf")], k=[-1]),
                _example(id=[b"d"], y=[b"p"], x=[-0.0], t=[b""], site=[1]),
                _example(y=[b"q"], x=[1e-45])]
     config = {"id_column": "id", "label_column": "y", "metadata_columns": ["site"], "excluded": ["id", "y", "site"]}
-    batch = example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(records)
+    batch = decode(records)
     outputs = list(parse_rows(batch, "train", config))
     rows = BatchRows(batch, config, Matcher(tolerance=0.1))
 
@@ -251,10 +307,9 @@ def test_record_batches_give_the_values_a_parsed_example_gives():
     assert outputs == expected
     assert outputs[0][2] == (("k", 3), ("t", "\\xff"), ("x", float(np.float32(39.2))))
     assert (rows.stats["examples"], rows.stats["unlabelled"], rows.stats["without_id"]) == (5, 1, 1)
-    assert rows.stats["present"] == present and rows.stats["seen"] == {"id", "y", "x", "k", "t", "site"}
+    assert rows.stats["present"] == present and ("w", False) not in present
     assert list(rows.rows) == [0, 1, 3] and list(rows.labels) == ["p", "q", "p"]
-    several = example_coder.ExamplesToRecordBatchDecoder().DecodeBatch(
-        [_example(id=[b"f"], y=[b"p"], k=[1]), _example(id=[b"e"], y=[b"p"], k=[1, 2])])
+    several = decode([_example(id=[b"f"], y=[b"p"], k=[1]), _example(id=[b"e"], y=[b"p"], k=[1, 2])])
     with pytest.raises(ConflictsError, match="column 'k' has 2 values in example 'e'"):
         list(parse_rows(several, "train", config))
     with pytest.raises(ConflictsError, match="column 'k' has 2 values in example 'e'"):
