@@ -20,8 +20,10 @@ lines into a file of its own and only the files' names reach the finalize step (
 would group every line on one key first, which Beam's local runner holds in memory. Measured with
 `python -m benchmarks.sorted_text` (peak RSS of the process tree over its start, FnApiRunner): in_memory +10, +9,
 +10 MiB at 100,000, 1,000,000 and 5,000,000 lines; multi_processing +459, +459, +460 MiB at 100,000, 1,000,000 and
-3,000,000 (its two worker processes); `write_sorted` +26, +27, +49 MiB at
-100,000, 1,000,000 and 5,000,000 when it read every run at once (before MERGE_FAN_IN).
+3,000,000 (its two worker processes). `write_sorted` (`--variant sorted_text`, load average 3 to 6 on 2 shared
+cores): +28, +33, +33 MiB at 1, 5 and 8 million lines (CPU 10.7, 64.3, 105.4 s); when it read every run at once
+(before MERGE_FAN_IN) +27, +49, +64 MiB (CPU 11.1, 54.9, 90.2 s): flat now, for 17% more CPU at 5 million lines
+(the intermediate merges), none under 1.7 million. The same 3 million lines give byte-identical files either way.
 `WriteToText(num_shards=1)` on the same lines: in_memory +37 and +225 MiB at 100,000 and 1,000,000, multi_processing
 +565 and +1,001 MiB.
 """
