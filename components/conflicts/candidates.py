@@ -69,7 +69,8 @@ def text_hash(text):
 class Column:
     """One feature column of a record batch as one value per example: `counts` (values per example), `present`
     (exactly one value, finite when a float, as `_scalar` reads it), and `values()`: for a bytes column (`text`) the
-    hash of the decoded value, else the number as float64 (-0.0 as 0.0, as Python compares them)."""
+    hash of the decoded value, else the number as float64 (-0.0 as 0.0, as Python compares them); `text_hashes()`:
+    the hash of each value's str(), as labels are hashed."""
 
     def __init__(self, array, rows):
         self.text, self.rows = False, rows
@@ -91,29 +92,33 @@ class Column:
             self.present = single & np.isfinite(self._values)
 
     def _dictionary(self):
+        """Each flat value's index in the distinct decoded texts, and those texts' hashes (`text_hash`)."""
         if self._encoded is None:
             self._encoded = self._flat.dictionary_encode()
-            self._texts = [decoded(v) for v in self._encoded.dictionary.to_pylist()]
-        return self._encoded.indices.to_numpy(zero_copy_only=False), self._texts
+            self._hashes = np.array([text_hash(decoded(v)) for v in self._encoded.dictionary.to_pylist()], _U64)
+        return self._encoded.indices.to_numpy(zero_copy_only=False), self._hashes
 
     def values(self):
         if self._values is None:
-            indices, texts = self._dictionary()
-            hashes = np.array([text_hash(text) for text in texts], dtype=_U64)
+            indices, hashes = self._dictionary()
             self._values = np.zeros(self.rows, _U64)
             self._values[self.present] = hashes[indices[self._where[self.present]]]
         return self._values
 
-    def strings(self, rows):
-        """str() of the value of each of `rows` (all present), as `_scalar` and str() give it (an object array)."""
+    def text_hashes(self, rows):
+        """`text_hash` of str() of the value of each of `rows` (all present; str() as `_scalar` and str() give it,
+        so a label has one hash in every batch and process), and the set of those hashes (as ints). No str per
+        example: a text column's distinct values are hashed once, a numeric one's distinct numbers."""
         if not len(rows):
-            return np.array([], dtype=object)
+            return np.array([], _U64), set()
         if self.text:
-            indices, texts = self._dictionary()
-            return np.array(texts, dtype=object)[indices[self._where[rows]]]
+            indices, hashes = self._dictionary()
+            used = indices[self._where[rows]]
+            return hashes[used], set(hashes[np.bincount(used, minlength=len(hashes)) > 0].tolist())
         numbers = self._flat.to_numpy(zero_copy_only=False)[self._where[rows]]
         unique, inverse = np.unique(numbers, return_inverse=True)
-        return np.array([str(v) for v in unique.tolist()], dtype=object)[inverse]
+        hashes = np.array([text_hash(str(v)) for v in unique.tolist()], _U64)
+        return hashes[inverse], set(hashes.tolist())
 
 
 def bucket_hashes(columns, rows, matcher, cell_tolerances=CELL_TOLERANCES):
@@ -176,48 +181,52 @@ def _cell_ranges(tolerance, values, keyed, cell_tolerances):
 
 
 def _positions(buckets, label_hashes, bits):
-    """The FILTER_HASHES bit positions of each (bucket, label) pair."""
+    """The FILTER_HASHES bit positions of each (bucket, label) pair (`label_hashes`: an array, or one for all)."""
     key = _mix(buckets ^ _mix(label_hashes))
     mask = _U64(bits - 1)
     return [(_mix(key ^ _U64(_GOLDEN * i % 2 ** 64)) & mask).astype(np.int64) for i in range(FILTER_HASHES)]
 
 
 class LabelFilter:
-    """A Bloom filter of (bucket hash, label) pairs, `bits` bits, and the labels seen ({label: hash})."""
+    """A Bloom filter of (bucket hash, label hash) pairs, `bits` bits, and the label hashes seen (a set of ints).
+    Labels are given as their `text_hash`es (`Column.text_hashes`), so no str per example is compared or sorted;
+    two labels with one 64-bit hash would count as one label (chance about 1e-19 per pair of labels)."""
 
     def __init__(self, bits):
-        self.bits, self.labels, self.words = bits, {}, None
+        self.bits, self.labels, self.words = bits, set(), None
 
-    def add(self, buckets, labels):
-        """Adds each (bucket hash, label) given as two arrays of the same length (`labels` as str, an object
-        array)."""
+    def add(self, buckets, label_hashes, labels):
+        """Adds each (bucket hash, label hash), two uint64 arrays of the same length; `labels`: the label hashes
+        among them (a set of ints)."""
         if not len(buckets):
             return
         if self.words is None:
             self.words = np.zeros(self.bits // 64, _U64)
-        unique, inverse = np.unique(labels, return_inverse=True)
-        hashes = np.array([self.labels.setdefault(label, text_hash(label)) for label in unique], _U64)
-        for position in _positions(buckets, hashes[inverse], self.bits):
-            np.bitwise_or.at(self.words, position >> 6, _U64(1) << (position & 63).astype(_U64))
+        self.labels |= labels
+        for position in _positions(buckets, label_hashes, self.bits):
+            words, bits = position >> 6, _U64(1) << (position & 63).astype(_U64)
+            self.words[words] |= bits  # where a word is named twice, one of its bits is kept: the others below
+            missed = self.words[words] & bits == 0
+            if missed.any():
+                np.bitwise_or.at(self.words, words[missed], bits[missed])
 
     def merge(self, other):
-        self.labels.update(other.labels)
+        self.labels |= other.labels
         if other.words is not None:
             if self.words is None:
                 self.words, self.bits = other.words.copy(), other.bits
             else:
                 self.words |= other.words
 
-    def holds_other_label(self, buckets, labels):
-        """Per (bucket hash, label): whether the filter holds the bucket with some other label seen."""
+    def holds_other_label(self, buckets, label_hashes):
+        """Per (bucket hash, label hash): whether the filter holds the bucket with some other label seen."""
         found = np.zeros(len(buckets), bool)
         if self.words is None:
             return found
-        for label, label_hash in self.labels.items():
-            other = labels != label
-            hashes = np.full(int(other.sum()), label_hash, _U64)
-            held = np.ones(len(hashes), bool)
-            for position in _positions(buckets[other], hashes, self.bits):
+        for label_hash in sorted(self.labels):
+            other = np.flatnonzero(label_hashes != _U64(label_hash))
+            held = np.ones(len(other), bool)
+            for position in _positions(buckets[other], _U64(label_hash), self.bits):
                 held &= (self.words[position >> 6] >> (position & 63).astype(_U64)) & _U64(1) == 1
-            found[np.flatnonzero(other)[held]] = True
+            found[other[held]] = True
         return found

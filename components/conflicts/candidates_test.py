@@ -10,7 +10,7 @@ import tensorflow as tf
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx.types import standard_artifacts
 
-from components.conflicts.candidates import FINE_CELL_TOLERANCES, LabelFilter, filter_bits
+from components.conflicts.candidates import FINE_CELL_TOLERANCES, LabelFilter, filter_bits, text_hash
 from components.conflicts.executor import BatchRows, parse_rows
 from components.conflicts.matching import CELL_TOLERANCES, MAX_KEYED_FEATURES, Matcher
 from components.examples_io.read import ExampleDecoder
@@ -67,11 +67,11 @@ def _filtered(batches, matcher, cell_tolerances):
     label_filter = LabelFilter(filter_bits(10_000_000))  # 2**24 bits
     for batch in batches:
         rows = BatchRows(batch, CONFIG, matcher, cell_tolerances)
-        label_filter.add(rows.buckets, rows.labels[rows.example])
+        label_filter.add(rows.buckets, rows.label_hashes[rows.example], rows.labels)
     found = []
     for batch in batches:
         rows = BatchRows(batch, CONFIG, matcher, cell_tolerances)
-        held = label_filter.holds_other_label(rows.buckets, rows.labels[rows.example])
+        held = label_filter.holds_other_label(rows.buckets, rows.label_hashes[rows.example])
         found.append(batch.take(np.unique(rows.rows[rows.example[held]])))
     return found
 
@@ -125,3 +125,33 @@ def test_the_finer_filter_keeps_fewer_candidates():
     coarse, fine = _candidates([batch], Matcher(tolerance=0.1))
     assert len(coarse) > 300
     assert fine == {"e0007", "planted"}
+
+
+def test_label_hashes_are_the_hashes_of_the_labels_the_parse_gives():
+    """The filter's labels are `text_hash`es of what parse_rows gives as the label (str of bytes, or of an int), one
+    per labelled example with an id, and the set of them."""
+    decode = schema_decoder(id=schema_pb2.BYTES, y=schema_pb2.BYTES, k=schema_pb2.INT)
+    records = [_record("a", "red", {"k": 3}), _record("b", None, {"k": 7}), _record("c", "blue", {"k": -1}),
+               _record("d", "red", {"k": 3})]
+    for label_column in ("y", "k"):
+        config = dict(CONFIG, label_column=label_column, excluded=["id", label_column])
+        batch = decode(records)
+        rows = BatchRows(batch, config, Matcher(tolerance=0.1))
+        labels = [record[1] for record in parse_rows(batch, "train", config)]
+        assert list(rows.label_hashes) == [text_hash(label) for label in labels]
+        assert rows.labels == {text_hash(label) for label in labels} and len(rows.labels) == len(set(labels))
+
+
+def test_the_filter_holds_every_bit_when_one_add_names_a_word_many_times():
+    """Adding many (bucket, label) pairs at once, most of whose bits share a 64-bit word with another's (a plain
+    fancy-index OR would keep one bit per word), sets the same bits as adding them one at a time."""
+    rng = np.random.default_rng(1)
+    buckets = rng.integers(0, 2 ** 63, 20_000, dtype=np.int64).astype(np.uint64)
+    labels = np.array([text_hash(label) for label in ("A", "B", "C")], np.uint64)[rng.integers(0, 3, 20_000)]
+    at_once, one_by_one = LabelFilter(2 ** 16), LabelFilter(2 ** 16)
+    at_once.add(buckets, labels, set(labels.tolist()))
+    for i in range(len(buckets)):
+        one_by_one.add(buckets[i:i + 1], labels[i:i + 1], {int(labels[i])})
+    np.testing.assert_array_equal(at_once.words, one_by_one.words)
+    assert 0.5 < np.unpackbits(at_once.words.view(np.uint8)).mean() < 0.7  # most words got several bits
+    assert at_once.labels == one_by_one.labels == {text_hash(label) for label in ("A", "B", "C")}

@@ -4,8 +4,8 @@ One read of the examples: every split as one source of lists of serialized recor
 no per-split streams to flatten, which FnApiRunner would materialise whole), each list decoded to an Arrow record
 batch of the columns Conflicts needs, with the schema's types (`read.ExampleDecoder`), that keeps its split's name
 (conflicts.csv names it). Each record batch is read with numpy (`candidates.py`): its feature counts, and its
-labelled examples' buckets as hashes, added with their labels to a fixed-size Bloom filter of (bucket, label) pairs;
-the batches are spilled to Arrow IPC files. The filter is never a Beam
+labelled examples' buckets as hashes, added with their labels' hashes to a fixed-size Bloom filter of (bucket,
+label) pairs; the batches are spilled to Arrow IPC files. The filter is never a Beam
 element (FnApiRunner holds every copy of one in memory): each bundle's filter lives in its DoFn and goes to a scratch
 file, and the committed bundles' files are OR-ed into one file, which is what the next pass reads. Once it is
 complete, each spilled file is read back and its candidates, the examples one of whose buckets holds another label,
@@ -102,9 +102,9 @@ def parse_rows(batch, split, config):
 
 class BatchRows:
     """A record batch's columns read once with numpy (`candidates.Column`): its FeatureStats accumulator, its
-    labelled examples with an id (`rows`, an index array), their labels (str) and their bucket hashes. A column with
-    several values in an example the parse would read raises the parse's error at that example. Tolerant cells are
-    `cell_tolerances` tolerances wide."""
+    labelled examples with an id (`rows`, an index array), their labels' hashes (`label_hashes`, uint64; the set of
+    them, `labels`) and their bucket hashes. A column with several values in an example the parse would read raises
+    the parse's error at that example. Tolerant cells are `cell_tolerances` tolerances wide."""
 
     def __init__(self, batch, config, matcher, cell_tolerances=CELL_TOLERANCES):
         names = sorted(batch.schema.names)
@@ -129,7 +129,7 @@ class BatchRows:
         for name, values in compared.items():
             if values.present.any():
                 self.stats["present"][(name, values.text)] = int(values.present.sum())
-        self.labels = labels.strings(self.rows)
+        self.label_hashes, self.labels = labels.text_hashes(self.rows)
         self.example, self.buckets = bucket_hashes(compared, self.rows, matcher, cell_tolerances)
 
 
@@ -150,7 +150,7 @@ class BundleFilter(beam.DoFn):
         """Adds a `BatchRows`' buckets with their labels, and its FeatureStats."""
         if self._filter is None:
             self._filter = LabelFilter(bits)
-        self._filter.add(rows.buckets, rows.labels[rows.example])
+        self._filter.add(rows.buckets, rows.label_hashes[rows.example], rows.labels)
         self._stats = FeatureStats().add_input(self._stats, rows.stats)
 
     def finish_bundle(self):
@@ -166,7 +166,7 @@ class FilterPart(NamedTuple):
     path: Optional[str]  # a tuple of paths while `FilterParts` gathers them
     bits: Optional[int]
     stats: dict  # FeatureStats accumulator of the examples it holds
-    labels: dict  # {label: hash} seen
+    labels: set  # the label hashes seen
 
 
 def write_filter(label_filter, folder):
@@ -181,7 +181,7 @@ def write_filter(label_filter, folder):
 def read_filter(part):
     """The `LabelFilter` of a `FilterPart` (its words read-only)."""
     label_filter = LabelFilter(part.bits)
-    label_filter.labels = dict(part.labels)
+    label_filter.labels = set(part.labels)
     if part.path is not None:
         label_filter.words = read_batch(part.path).column(0).to_numpy()
     return label_filter
@@ -191,7 +191,7 @@ class FilterParts(beam.CombineFn):
     """The `FilterPart`s of all bundles as one (paths listed, FeatureStats and labels merged): small, a combine."""
 
     def create_accumulator(self):
-        return FilterPart((), None, FeatureStats().create_accumulator(), {})
+        return FilterPart((), None, FeatureStats().create_accumulator(), set())
 
     def add_input(self, acc, part):
         return self.merge_accumulators([acc, part._replace(path=(part.path,) if part.path else ())])
@@ -201,7 +201,7 @@ class FilterParts(beam.CombineFn):
         return FilterPart(tuple(sorted({path for acc in accumulators for path in acc.path})),
                           max((acc.bits for acc in accumulators if acc.bits is not None), default=None),
                           FeatureStats().merge_accumulators([acc.stats for acc in accumulators]),
-                          {label: h for acc in accumulators for label, h in acc.labels.items()})
+                          set().union(*(acc.labels for acc in accumulators)))
 
     def extract_output(self, acc):
         return acc
@@ -211,7 +211,7 @@ def merge_filter_files(parts, folder):
     """The `FilterPart` of one file holding the OR of the parts' files, read one at a time (so it holds the merged
     filter and one part)."""
     merged = LabelFilter(parts.bits)
-    merged.labels = dict(parts.labels)
+    merged.labels = set(parts.labels)
     for path in parts.path:
         merged.merge(read_filter(parts._replace(path=path)))
     return parts._replace(path=write_filter(merged, folder))
@@ -305,7 +305,7 @@ class FindCandidates(beam.DoFn):
         split, path = spilled
         batch = read_batch(path)
         found = BatchRows(batch, self.config, self.matcher, self.cell_tolerances)
-        held = self._filter.holds_other_label(found.buckets, found.labels[found.example])
+        held = self._filter.holds_other_label(found.buckets, found.label_hashes[found.example])
         kept = np.unique(found.rows[found.example[held]])
         if len(kept):
             yield from self._spill.add(split, batch.take(pa.array(kept)))
