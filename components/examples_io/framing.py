@@ -14,12 +14,17 @@ import pyarrow.fs as pafs
 LENGTH, CRC = struct.Struct("<Q"), struct.Struct("<I")
 _GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_WBITS = 31  # zlib's window bits for a gzip container
+_MAX_CHECKED_HEADERS = 1 << 16  # distinct record lengths remembered per file (a dict of at most a few MB)
+
+
+def _mask(crc):
+    """TensorFlow's mask of a CRC-32C (as an int)."""
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
 def masked_crc(data):
     """TensorFlow's masked CRC-32C of `data`, packed as the framing stores it."""
-    crc = google_crc32c.value(data)
-    return CRC.pack((((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF)
+    return CRC.pack(_mask(google_crc32c.value(data)))
 
 
 def read_tfrecords(path):
@@ -64,6 +69,8 @@ def iter_tfrecords(chunks, path):
     its CRCs, one by one: memory holds a chunk and a record, whatever the file's size. Raises ValueError naming
     `path` and the byte offset (in the uncompressed file) when the file is truncated or corrupt."""
     header_size = LENGTH.size + CRC.size
+    crc32c, unpack_crc = google_crc32c.value, CRC.unpack_from  # bound once: this loop runs per record
+    lengths = {}  # header -> record length, of headers already checked (records of one length share a header)
     buffer, offset, start = b"", 0, 0  # start: the buffer's offset in the uncompressed file
     for data in _decompressed(chunks, path):
         if not data:
@@ -71,13 +78,19 @@ def iter_tfrecords(chunks, path):
         buffer, start, offset = buffer[offset:] + data, start + offset, 0
         while len(buffer) - offset >= header_size:
             header = buffer[offset:offset + header_size]
-            if header[LENGTH.size:] != masked_crc(header[:LENGTH.size]):
-                raise ValueError(f"{path}: not a whole TFRecord file (bad record header at byte {start + offset})")
-            end = offset + header_size + LENGTH.unpack_from(header)[0] + CRC.size
+            length = lengths.get(header)
+            if length is None:
+                if header[LENGTH.size:] != masked_crc(header[:LENGTH.size]):
+                    raise ValueError(f"{path}: not a whole TFRecord file (bad record header at byte "
+                                     f"{start + offset})")
+                length = LENGTH.unpack_from(header)[0]
+                if len(lengths) < _MAX_CHECKED_HEADERS:
+                    lengths[header] = length
+            end = offset + header_size + length + CRC.size
             if end > len(buffer):
                 break  # the record continues in the next chunk
             record = buffer[offset + header_size:end - CRC.size]
-            if buffer[end - CRC.size:end] != masked_crc(record):
+            if unpack_crc(buffer, end - CRC.size)[0] != _mask(crc32c(record)):
                 raise ValueError(f"{path}: TFRecord record at byte {start + offset} fails its CRC check (corrupt "
                                  f"file)")
             yield record

@@ -44,3 +44,13 @@ def test_truncated_or_corrupt_files_are_refused(gzipped):
     plain[30] ^= 1
     with pytest.raises(ValueError, match="bad: TFRecord record at byte .* fails its CRC check"):
         parse_tfrecords(bytes(plain), "bad")
+
+
+@pytest.mark.parametrize("byte", [0, 8])  # the length, or its CRC
+def test_a_bad_header_is_refused_when_an_earlier_record_has_the_same_length(gzipped, byte):
+    plain = bytearray(gzip.decompress(gzipped))
+    last = len(plain) - (12 + len(RECORDS[-1]) + 4)  # the last record's header; its length is shared by earlier ones
+    assert sum(len(record) == len(RECORDS[-1]) for record in RECORDS) > 1
+    plain[last + byte] ^= 1
+    with pytest.raises(ValueError, match=f"bad: not a whole TFRecord file \\(bad record header at byte {last}\\)"):
+        parse_tfrecords(bytes(plain), "bad")
