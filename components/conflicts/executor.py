@@ -26,7 +26,6 @@ import csv
 import hashlib
 import io
 import json
-import math
 import os
 import pickle
 from collections import Counter
@@ -37,6 +36,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
@@ -62,42 +62,65 @@ class ConflictsError(InputError):
     """Input or configuration the user must fix; the message names the column or key."""
 
 
-def _scalar(values, name, example_id):
-    """A feature's single value (float/int, or str for bytes), None when missing; several values are an error.
-    `values` is the example's Arrow list as a Python list (None when the example lacks the feature)."""
-    if values is not None and len(values) > 1:
-        raise ConflictsError(f"column {name!r} has {len(values)} values in example {example_id!r}; conflicts compare "
-                             f"single values: add {name!r} to [conflicts] exclude")
-    if not values:
-        return None
-    value = decoded(values[0])
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # NaN or inf: no measurement (as [data] missing_values reads them), never a match
-    return value
+def _several_values(name, count, example_id):
+    return ConflictsError(f"column {name!r} has {count} values in example {example_id!r}; conflicts compare single "
+                          f"values: add {name!r} to [conflicts] exclude")
+
+
+def _single_values(array):
+    """Per example, its value of a list column as a Python value (str for bytes, int, or the float32 value as a
+    float) when it has exactly one, finite when a float; else None. And the values per example (counts)."""
+    rows = len(array)
+    counts = pc.fill_null(pc.list_value_length(array), 0).to_numpy(zero_copy_only=False)
+    values = np.full(rows, None, dtype=object)
+    if pa.types.is_null(array.type) or pa.types.is_null(array.type.value_type):
+        return values, counts
+    flat, single = pc.list_flatten(array), np.flatnonzero(counts == 1)
+    at = (np.cumsum(counts) - 1)[single]  # the flat position of each single value
+    if not pa.types.is_integer(flat.type) and not pa.types.is_floating(flat.type):  # bytes (or str)
+        encoded = flat.take(pa.array(at)).dictionary_encode()
+        texts = np.array([decoded(text) for text in encoded.dictionary.to_pylist()], dtype=object)
+        values[single] = texts[encoded.indices.to_numpy(zero_copy_only=False)]
+        return values, counts
+    numbers = flat.to_numpy(zero_copy_only=False)[at]
+    if numbers.dtype.kind == "f":  # NaN or inf: no measurement (as [data] missing_values reads them), never a match
+        single, numbers = single[np.isfinite(numbers)], numbers[np.isfinite(numbers)]
+    values[single] = numbers.astype(object)  # Python ints, or floats of the float32 values exactly
+    return values, counts
 
 
 def parse_rows(batch, split, config):
     """(example_id, label, features, split, metadata) of each labelled example with an id in an Arrow record batch
     (`read.ExampleDecoder`'s: int64, float32 or bytes lists, null where an example has no value): the Python values
-    a parsed tf.Example gives (float32 values exactly). Python per example: used on the candidates only (and to raise
-    the several-values error at the example where it is)."""
+    a parsed tf.Example gives (float32 values exactly; NaN or inf as missing). Each column is read with numpy, then
+    the records are put together per example: used on the candidates only. A column with several values in an
+    example raises, at the first such example (its id, label, compared columns by name, then metadata)."""
     id_column, label_column, metadata_columns = config["id_column"], config["label_column"], config["metadata_columns"]
     names = sorted(batch.schema.names)
-    columns = {name: batch.column(batch.schema.get_field_index(name)).to_pylist() for name in names}
     compared = [name for name in names if name not in config["excluded"]]
-    absent = [None] * batch.num_rows
-    for row in range(batch.num_rows):
-        example_id = _scalar(columns.get(id_column, absent)[row], id_column, "?")
-        example_id = None if example_id is None else str(example_id)
-        label = _scalar(columns.get(label_column, absent)[row], label_column, example_id)
-        features = []
-        for name in compared:
-            value = _scalar(columns[name][row], name, example_id)
-            if value is not None:
-                features.append((name, value))
-        if label is not None and example_id is not None:
-            metadata = tuple(_scalar(columns.get(c, absent)[row], c, example_id) for c in metadata_columns)
-            yield example_id, str(label), tuple(features), split, metadata
+    read = {name: _single_values(batch.column(batch.schema.get_field_index(name)))
+            for name in {id_column, label_column, *metadata_columns, *compared} if name in names}
+    absent = (np.full(batch.num_rows, None, dtype=object), np.zeros(batch.num_rows, np.int64))
+    (ids, id_counts), (labels, label_counts) = read.get(id_column, absent), read.get(label_column, absent)
+    labelled = (ids != None) & (labels != None)  # noqa: E711 (elementwise)
+    checked = [(id_column, id_counts, True), (label_column, label_counts, True),
+               *((name, read[name][1], True) for name in compared),
+               *((name, read.get(name, absent)[1], labelled) for name in metadata_columns)]
+    several = np.zeros(batch.num_rows, bool)
+    for _, counts, where in checked:
+        several |= (counts > 1) & where
+    if several.any():
+        row = int(np.argmax(several))
+        name, counts, _ = next(c for c in checked if c[1][row] > 1 and (c[2] is True or c[2][row]))
+        example_id = "?" if name == id_column or ids[row] is None else str(ids[row])
+        raise _several_values(name, int(counts[row]), example_id)
+    rows = np.flatnonzero(labelled)
+    features = zip(*(read[name][0][rows].tolist() for name in compared)) if compared else ((),) * len(rows)
+    metadata = zip(*(read.get(name, absent)[0][rows].tolist() for name in metadata_columns)) if metadata_columns \
+        else ((),) * len(rows)
+    for example_id, label, values, meta in zip(ids[rows].tolist(), labels[rows].tolist(), features, metadata):
+        yield (str(example_id), str(label), tuple((name, value) for name, value in zip(compared, values)
+                                                  if value is not None), split, tuple(meta))
 
 
 class BatchRows:

@@ -314,6 +314,13 @@ def test_record_batches_give_the_values_a_parsed_example_gives():
         list(parse_rows(several, "train", config))
     with pytest.raises(ConflictsError, match="column 'k' has 2 values in example 'e'"):
         BatchRows(several, config, Matcher(tolerance=0.1))
+    # Metadata is read only for labelled examples; an id with several values names no example.
+    assert len(list(parse_rows(decode([_example(id=[b"g"], site=[1, 2])]), "train", config))) == 0
+    with pytest.raises(ConflictsError, match="column 'site' has 2 values in example 'g'"):
+        list(parse_rows(decode([_example(id=[b"f"], y=[b"p"]), _example(id=[b"g"], y=[b"p"], site=[1, 2])]),
+                        "train", config))
+    with pytest.raises(ConflictsError, match="column 'id' has 2 values in example '\\?'"):
+        list(parse_rows(decode([_example(id=[b"f", b"g"], y=[b"p"], k=[1, 2])]), "train", config))
 
 
 def test_bundle_filters_merged_from_their_files_are_the_or_of_them(tmp_path):
