@@ -18,7 +18,7 @@ from components.conflicts.contract import CONFLICTS_FILE
 from components.error_analysis.contract import REVIEW_COLUMNS, REVIEW_FILE
 from components.label_consistency.contract import DISAGREEMENTS_FILE
 from components.label_errors.contract import ISSUE_COLUMNS, ISSUES_FILE
-from components.safe_text import spreadsheet_row
+from components.safe_text import restore_cell, spreadsheet_row
 
 LABELS = np.array(["Adelie", "Chinstrap", "Gentoo"])
 LABELERS = ["labeler_a", "labeler_b", "labeler_c"]
@@ -80,6 +80,19 @@ def write_finder_outputs(root, examples, seed=0):
             for i in np.flatnonzero(rng.random(examples) < 0.05)]
     _write(os.path.join(folders["error_analysis"], REVIEW_FILE), REVIEW_COLUMNS, rows)
     return folders
+
+
+def read_finder_rows(folders):
+    """{finder: its file's rows (csv.DictReader dicts, cells restored)} of the finder outputs `folders`, as
+    queue.build_queue takes them."""
+    from components.review_queue.executor import FINDER_OF_INPUT, INPUT_FILES
+
+    csv.field_size_limit(1 << 30)
+    rows = {}
+    for key, folder in folders.items():
+        with open(os.path.join(folder, INPUT_FILES[key]), newline="") as f:
+            rows[FINDER_OF_INPUT[key]] = [{k: restore_cell(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    return rows
 
 
 def run_queue(folders, out, beam_pipeline_args, max_rows, inputs=None):

@@ -8,7 +8,8 @@ eval_predictions.csv) emits
 (sorted runs go to temporary files) and reads at most MERGE_FAN_IN runs at a time (while there are more, the oldest
 are merged into a longer run, which is itself a temporary file), so memory does not grow with the file. Ties in the
 key are broken by the line itself, so the file has the same bytes on every run, in every runner mode and whatever
-the order of the merges.
+the order of the merges. A queue that ranks its lines (ReviewQueue) keys them by rank, gives `max_lines` (only the
+first lines are kept: each run is cut to them too) and `line_text`, which writes each line's number (its rank) in it.
 
 The merge runs in the executor's process, streaming through `tfx.dsl.io.fileio` (local disk, gs://, s3://), with
 O(n log n) comparisons: one pass over the lines while they make at most MERGE_FAN_IN runs on disk (under 1.7 million
@@ -42,8 +43,9 @@ _WRITE_LINES = 10_000  # lines per write call
 
 @beam.ptransform_fn
 def WriteKeyedLines(elements, prefix):  # pylint: disable=invalid-name
-    """Elements `[key..., line]` (JSON values, the text line last, without its newline) as JSON lines in files
-    whose names start with `prefix`, in any order; `write_sorted(prefix, ...)` reads them after the pipeline."""
+    """Elements `[key..., line]` (JSON values, the text line last, without its newline, or what `write_sorted`'s
+    `line_text` makes it from) as JSON lines in files whose names start with `prefix`, in any order;
+    `write_sorted(prefix, ...)` reads them after the pipeline."""
     return (elements | "KeyedLineJson" >> beam.Map(json.dumps)
             | "WriteKeyedLines" >> beam.io.WriteToText(prefix, file_name_suffix=".jsonl"))
 
@@ -70,18 +72,22 @@ def _write(path, lines):
         f.write("".join(chunk))
 
 
-def _merge_runs(runs, merged):
-    """Merges the sorted run files `runs` into the run file `merged` and removes them. Their lines are copied as
-    they are, ordered by the items they decode to (a third less CPU than writing the items again)."""
-    _write(merged, heapq.merge(*(_lines(run) for run in runs), key=json.loads))
+def _merge_runs(runs, merged, max_lines):
+    """Merges the sorted run files `runs` into the run file `merged` (its first `max_lines` lines, all if None) and
+    removes them. Their lines are copied as they are, ordered by the items they decode to (a third less CPU than
+    writing the items again)."""
+    _write(merged, itertools.islice(heapq.merge(*(_lines(run) for run in runs), key=json.loads), max_lines))
     for run in runs:
         fileio.remove(run)
 
 
-def write_sorted(prefix, path, header, run_lines=RUN_LINES, fan_in=MERGE_FAN_IN):
+def write_sorted(prefix, path, header, run_lines=RUN_LINES, fan_in=MERGE_FAN_IN, max_lines=None, line_text=None):
     """Writes `header` (one line, without newline) and then the lines written under `prefix`, sorted by
     `[key..., line]`, to `path`; removes the files under `prefix` (and its sorted runs). Returns the number of
-    lines written. At most `run_lines` lines are held and `fan_in` runs read at a time."""
+    lines written. At most `run_lines` lines are held and `fan_in` runs read at a time. With `max_lines`, only the
+    first that many lines are written. With `line_text(number, line)`, a line is its text, where `line` is the
+    element's last value (any JSON value) and `number` its line number in the file (1 for the first under the
+    header)."""
     if fan_in < 2:
         raise ValueError(f"write_sorted: fan_in must be at least 2, got {fan_in}")
     inputs = sorted(fileio.glob(prefix + "*"))
@@ -92,7 +98,7 @@ def write_sorted(prefix, path, header, run_lines=RUN_LINES, fan_in=MERGE_FAN_IN)
         if len(pending) >= run_lines:
             pending.sort()
             runs.append(next(run_names))
-            _write(runs[-1], (json.dumps(item) + "\n" for item in pending))
+            _write(runs[-1], (json.dumps(item) + "\n" for item in itertools.islice(pending, max_lines)))
             pending = []
     pending.sort()
     # While more than fan_in runs remain, the oldest (shortest) are merged into a new run at the end. The first
@@ -101,7 +107,7 @@ def write_sorted(prefix, path, header, run_lines=RUN_LINES, fan_in=MERGE_FAN_IN)
     take = (len(runs) - 2) % (fan_in - 1) + 2
     while len(runs) > fan_in:
         merged = next(run_names)
-        _merge_runs(runs[:take], merged)
+        _merge_runs(runs[:take], merged, max_lines)
         runs = runs[take:] + [merged]
         take = fan_in
     count = 0
@@ -109,9 +115,9 @@ def write_sorted(prefix, path, header, run_lines=RUN_LINES, fan_in=MERGE_FAN_IN)
     def lines():
         nonlocal count
         yield header + "\n"
-        for item in heapq.merge(pending, *(_items([run]) for run in runs)):
+        for item in itertools.islice(heapq.merge(pending, *(_items([run]) for run in runs)), max_lines):
             count += 1
-            yield item[-1] + "\n"
+            yield (item[-1] if line_text is None else line_text(count, item[-1])) + "\n"
 
     fileio.makedirs(os.path.dirname(path))  # a Kubeflow task's output folder does not exist yet
     _write(path, lines())

@@ -11,9 +11,10 @@ must meet another row are shuffled, each as one bytes string.
 2. Pass 2 streams the files again with those two as side inputs (its main input is the list of files, so nothing
    else is held for it). A row whose id occurs once is its example's whole entry: its queue row is made at once. The
    rows of repeated ids (and of any id whose hash happens to collide with one) are grouped by id and merged.
-3. The ranking is an external merge sort: each row is one bytes string (queue.rank_bytes, then its CSV text), so
-   bytes order is queue order; rows are sorted RUN_ROWS at a time and written to temporary run files; one DoFn
-   merges the runs, streaming, and writes the first `max_rows`.
+3. Ranking is the shared external merge sort (examples_io.sorted_text): each queue row is written as
+   `[*queue.rank_key, [CSV text before the priority, after it]]` in any order, and after the pipeline
+   `write_sorted` merges them in rank order, at most RUN_LINES rows held and MERGE_FAN_IN runs read at a time, and
+   writes the first `max_rows` with their priority.
 Counts are combined, so summary.json counts every flagged example even above the cap.
 
 review_queue.csv is opened in spreadsheets and comes back as a corrections file: every cell is made inert
@@ -22,18 +23,13 @@ cut for display; ids and labels are never cut, so the corrections reader (which 
 """
 import csv
 import hashlib
-import heapq
 import io
-import itertools
 import json
 import os
 import pickle
-import struct
-import uuid
 
 import apache_beam as beam
 import numpy as np
-from apache_beam.transforms import window
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
@@ -41,6 +37,7 @@ from tfx.types import artifact_utils
 from components.conflicts.contract import CONFLICTS_FILE
 from components.error_analysis.contract import REVIEW_FILE
 from components.examples_io.results import Results
+from components.examples_io.sorted_text import WriteKeyedLines, remove_keyed_lines, write_sorted
 from components.label_consistency.contract import DISAGREEMENTS_FILE
 from components.label_errors.contract import ISSUES_FILE
 from components.review_queue import queue
@@ -53,9 +50,6 @@ INPUT_FILES = {"label_consistency": DISAGREEMENTS_FILE, "conflicts": CONFLICTS_F
                "error_analysis": REVIEW_FILE}
 FINDER_OF_INPUT = {"label_consistency": "label_consistency", "conflicts": "conflicts", "label_issues": "label_errors",
                    "error_analysis": "error_analysis"}  # input key -> its finder's name in queue.FINDERS
-WRITE_CHUNK_ROWS = 10_000  # queue rows formatted per write
-RUN_ROWS = 50_000  # ranked rows (about 250 bytes each) sorted in memory at a time, then written as a run
-RUN_READ_BYTES = 1 << 18  # read per run file at a time when merging the runs
 LOOKUP_CHUNK_ROWS = 4_096  # rows whose id hashes are looked up in the repeated ones at once
 HASH_CHUNK_ROWS = 65_536  # id hashes sent on at once by pass 1
 
@@ -152,20 +146,19 @@ def _csv_fields(cells):
 
 
 def _ranked_row(entry, metadata_columns):
-    """A merged example -> (its queue row as one bytes string, its `finders` cell). The string is
-    queue.rank_bytes(entry) (so bytes order is queue order), the CSV text before and after the priority, and those
-    parts' lengths (`_text_of` cuts it back)."""
+    """A merged example -> (its keyed line for `sorted_text.WriteKeyedLines`, its `finders` cell). The line is
+    `[*queue.rank_key(entry), [CSV text before the priority, after it]]`: the key survives JSON (the scores are
+    never NaN) and the id in it is unique, so the text never decides the order."""
     row = queue.queue_row(entry, metadata_columns)
     cut = spreadsheet_row(row, MAX_DISPLAY_CHARS, keep_whole=queue.QUEUE_COLUMNS)
     cells = [cut[c] for c in queue.QUEUE_COLUMNS + queue.EXTRA_COLUMNS + metadata_columns]
-    rank, before, after = queue.rank_bytes(entry), _csv_fields(cells[:4]).encode(), _csv_fields(cells[5:]).encode()
-    return b"".join((rank, before, after, struct.pack(">II", len(rank), len(before)))), row["finders"]
+    return [*queue.rank_key(entry), [_csv_fields(cells[:4]), _csv_fields(cells[5:])]], row["finders"]
 
 
-def _text_of(ranked):
-    """The CSV text (before, after the priority) of a `_ranked_row` string."""
-    rank_length, before_length = struct.unpack(">II", ranked[-8:])
-    return ranked[rank_length:rank_length + before_length], ranked[rank_length + before_length:-8]
+def _with_priority(priority, text):
+    """A queue row's CSV line (for `write_sorted`'s line_text): its text around its rank."""
+    before, after = text
+    return f"{before},{priority},{after}"
 
 
 class _QueueRows(_ReadsCsv):
@@ -217,56 +210,6 @@ class _MergeRepeated(beam.DoFn):
         yield beam.pvalue.TaggedOutput(self.FINDERS, finders)
 
 
-class _SortedRuns(beam.DoFn):
-    """Ranked rows -> the paths of temporary files, each a run of at most RUN_ROWS of them sorted greatest first and
-    cut to `max_rows` (rows further down a run cannot make the queue): the first half of an external merge sort, so
-    that ranking holds RUN_ROWS rows at a time, whatever the number flagged. (Beam's Top.Of keeps `max_rows` rows per
-    bundle and passes them through a Flatten and a GroupByKey, each a copy of them in memory on this runner.) A
-    retried bundle writes new files; only the paths of the bundle that succeeds reach the writer."""
-
-    def __init__(self, run_dir, max_rows):
-        self._run_dir, self._max_rows = run_dir, max_rows
-
-    def start_bundle(self):
-        self._rows = []
-
-    def process(self, ranked):
-        self._rows.append(ranked)
-        if len(self._rows) == RUN_ROWS:
-            yield self._write_run()
-
-    def finish_bundle(self):
-        if self._rows:
-            yield window.GlobalWindows.windowed_value(self._write_run())
-
-    def _write_run(self):
-        rows, self._rows = self._rows, []
-        rows.sort(reverse=True)
-        path = os.path.join(self._run_dir, f"run-{uuid.uuid4().hex}")
-        with fileio.open(path, "wb") as f:
-            for start in range(0, min(len(rows), self._max_rows), WRITE_CHUNK_ROWS):
-                f.write(b"".join(struct.pack(">I", len(r)) + r
-                                 for r in rows[start:min(start + WRITE_CHUNK_ROWS, self._max_rows)]))
-        return path
-
-
-def _run_rows(path):
-    """The rows of a run file (each a 4-byte length, then the row), read RUN_READ_BYTES at a time."""
-    with fileio.open(path, "rb") as f:
-        pending = b""
-        for block in iter(lambda: f.read(RUN_READ_BYTES), b""):
-            data, at = pending + block, 0
-            while at + 4 <= len(data):
-                (length,) = struct.unpack_from(">I", data, at)
-                if at + 4 + length > len(data):
-                    break
-                yield data[at + 4:at + 4 + length]
-                at += 4 + length
-            pending = data[at:]
-    if pending:
-        raise ValueError(f"{path}: {len(pending)} bytes after the last whole row (a cut file)")
-
-
 class _CountRows(beam.CombineFn):
     def create_accumulator(self):
         return {}
@@ -279,30 +222,6 @@ class _CountRows(beam.CombineFn):
 
     def extract_output(self, counts):
         return counts
-
-
-class _WriteQueue(beam.DoFn):
-    """Writes review_queue.csv: the first `max_rows` rows of the merge of all sorted runs (of both streams; the
-    second half of the external merge sort, holding a block of each run), each with its priority; yields how many."""
-
-    def __init__(self, path, columns, max_rows):
-        self._path, self._columns, self._max_rows = path, columns, max_rows
-
-    def process(self, _, single_runs, merged_runs):
-        ranked_rows = heapq.merge(*(_run_rows(path) for path in [*single_runs, *merged_runs]), reverse=True)
-        written = 0
-        with fileio.open(self._path, "wb") as f:
-            lines = [_csv_fields(self._columns).encode()]
-            for ranked in itertools.islice(ranked_rows, self._max_rows):
-                written += 1
-                before, after = _text_of(ranked)
-                lines.append(b"%s,%d,%s" % (before, written, after))
-                if len(lines) == WRITE_CHUNK_ROWS:
-                    f.write(b"\n".join(lines) + b"\n")
-                    lines = []
-            if lines:
-                f.write(b"\n".join(lines) + b"\n")
-        yield written
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -320,8 +239,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         output = artifact_utils.get_single_instance(output_dict["review_queue"])
         fileio.makedirs(output.uri)
         results = Results(self._get_tmp_dir())
-        run_dir = os.path.join(self._get_tmp_dir(), "ranked_runs")
-        fileio.makedirs(run_dir)
+        lines_prefix = os.path.join(self._get_tmp_dir(), "ranked-lines")
+        remove_keyed_lines(lines_prefix)  # a retried execution's leftovers
 
         id_column, labeler_columns = exec_properties["id_column"], json.loads(exec_properties["labeler_columns"])
         with self._make_beam_pipeline() as p:
@@ -336,23 +255,20 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             merged = (single[_QueueRows.REPEATED] | "GroupRepeated" >> beam.GroupByKey()
                       | "MergeRepeated" >> beam.ParDo(_MergeRepeated(metadata_columns)).with_outputs(
                           _MergeRepeated.FINDERS, main="ranked"))
-            single_runs = single.ranked | "SortSingle" >> beam.ParDo(_SortedRuns(run_dir, max_rows))
-            merged_runs = merged.ranked | "SortMerged" >> beam.ParDo(_SortedRuns(run_dir, max_rows))
-            written = (p | "Queue" >> beam.Create([None])
-                       | "Write" >> beam.ParDo(_WriteQueue(os.path.join(output.uri, QUEUE_FILE), columns, max_rows),
-                                               beam.pvalue.AsList(single_runs), beam.pvalue.AsList(merged_runs)))
+            # Each stream under a prefix of its own (no Flatten): write_sorted merges every file under lines_prefix.
+            _ = single.ranked | "WriteSingle" >> WriteKeyedLines(f"{lines_prefix}-single")
+            _ = merged.ranked | "WriteMerged" >> WriteKeyedLines(f"{lines_prefix}-merged")
             results.collect("read", first[_IdHashes.ROWS_READ])
             counts = (single[_QueueRows.FINDERS] | "CountSingle" >> beam.CombineGlobally(_CountRows()),
                       merged[_MergeRepeated.FINDERS] | "CountMerged" >> beam.CombineGlobally(_CountRows()))
             results.collect("counts", counts | "Counts" >> beam.Flatten())
-            results.collect("written", written)
 
-        fileio.rmtree(run_dir)
+        rows_written = write_sorted(lines_prefix, os.path.join(output.uri, QUEUE_FILE), _csv_fields(columns),
+                                    max_lines=max_rows, line_text=_with_priority)
         read = dict(map(tuple, results["read"]))
         for key in sources:
             sources[key]["rows"] = read.get(FINDER_OF_INPUT[key], 0)
         counts = queue.merge_counts(results["counts"])
-        (rows_written,) = results["written"]
         summary = queue.summarize(counts, rows_written, max_rows, sources, [FINDER_OF_INPUT[key] for key in sources])
         with fileio.open(os.path.join(output.uri, SUMMARY_FILE), "w") as f:
             f.write(json.dumps(summary, indent=2, sort_keys=True))

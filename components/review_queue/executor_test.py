@@ -1,16 +1,22 @@
 """The ReviewQueue executor on finder outputs laid out exactly as the finders write them."""
 import csv
+import functools
 import json
 import os
 
+import pytest
+
+from benchmarks.review_queue import data
 from components.conflicts.component import LabelConflicts
 from components.corrections.executor import parse_corrections
 from components.label_consistency.component import LabelConsistencyReport
 from components.label_errors.component import LabelIssues
 from components.label_errors.executor import ISSUE_COLUMNS
+from components.examples_io import sorted_text
+from components.review_queue import executor
 from components.review_queue.component import LabelReviewQueue
 from components.review_queue.executor import QUEUE_FILE, SUMMARY_FILE, Executor
-from components.review_queue.queue import DEFAULT_MAX_ROWS
+from components.review_queue.queue import DEFAULT_MAX_ROWS, build_queue
 from tests.artifacts import LOCAL_BEAM_ARGS
 
 LABELERS = ["labeler_a", "labeler_b"]
@@ -116,7 +122,7 @@ def test_capped_queue_is_the_head_of_the_full_one(tmp_path):
     assert rows == full[:5] and [r["example_id"] for r in rows] == ["a", "b", "c", "d", "f"]
     assert (summary["rows"], summary["rows_flagged"], summary["rows_left_out"]) == (5, 7, 2)
     assert summary["rows_per_finder"] == {"label_consistency": 4, "conflicts": 3, "label_errors": 4}
-    assert not os.path.exists(tmp_path / "capped" / "tmp" / "ranked_runs")  # the sorted runs are deleted
+    assert not list((tmp_path / "capped" / "tmp").rglob("ranked-lines*"))  # the keyed lines and runs are deleted
 
 
 def test_example_twice_in_one_file(tmp_path):
@@ -132,3 +138,30 @@ def test_example_twice_in_one_file(tmp_path):
     assert b["reasons"] == "labelers disagree (labeler_a=Gentoo, labeler_b=Gentoo, agreement 0.25, consensus Gentoo)"
     assert summary["rows_per_finder"] == {"label_consistency": 4}
     assert summary["sources"]["label_consistency"]["rows"] == 5
+
+
+@pytest.mark.parametrize("max_rows", [DEFAULT_MAX_ROWS, 150], ids=["full", "capped"])
+def test_ranking_merged_in_many_passes_is_the_in_memory_sort(tmp_path, monkeypatch, max_rows):
+    """2,000 examples' synthetic finder files (benchmarks/review_queue/data.py), ranked in runs of 7 rows merged at
+    most 3 at a time (many passes through intermediate runs, each cut to max_rows): review_queue.csv is byte for
+    byte the file of one in-memory sort (the default run size holds all these rows), in build_queue's order."""
+    folders = data.write_finder_outputs(str(tmp_path / "finders"), 2_000)
+    one_sort = data.run_queue(folders, str(tmp_path / "one-sort"), LOCAL_BEAM_ARGS, max_rows)
+    merges = []
+    merge_runs = sorted_text._merge_runs
+
+    def counted_merge(runs, merged, max_lines):
+        merges.append(len(runs))
+        merge_runs(runs, merged, max_lines)
+
+    monkeypatch.setattr(sorted_text, "_merge_runs", counted_merge)
+    monkeypatch.setattr(executor, "write_sorted", functools.partial(sorted_text.write_sorted, run_lines=7, fan_in=3))
+    merged = data.run_queue(folders, str(tmp_path / "merged"), LOCAL_BEAM_ARGS, max_rows)
+    assert len(merges) > 100 and max(merges) == 3
+    with open(os.path.join(one_sort.uri, QUEUE_FILE), "rb") as f, open(os.path.join(merged.uri, QUEUE_FILE), "rb") as g:
+        expected, got = f.read(), g.read()
+    assert got == expected
+    expected_ids = [r["example_id"] for r in build_queue(data.read_finder_rows(folders), labeler_columns=data.LABELERS,
+                                                         metadata_columns=data.METADATA)][:max_rows]
+    rows = list(csv.DictReader(got.decode().splitlines(keepends=True)))
+    assert [r["example_id"] for r in rows] == expected_ids and len(rows) > 100

@@ -20,10 +20,9 @@ How the pieces fit: a conflicts row's reason needs its group, so `conflict_membe
 group in a small accumulator first; `signal` turns one finder row into (example_id, Signal), a conflicts row's
 reason written from its group's summary; `merge` replays an example's signals in a fixed order (finder, then the
 row's position in its file), so the result never depends on the order they arrive in; `rank_key` orders the
-merged examples (`rank_bytes` is the same order as one bytes string) and `queue_row` is the row written.
+merged examples and `queue_row` is the row written.
 """
 import math
-import struct
 from collections import namedtuple
 
 # The corrections file of components/corrections reads the first column and the last three; the rest is context.
@@ -182,29 +181,9 @@ def merge(example_id, signals):
 
 
 def rank_key(entry):
-    """Sorts the queue: more signals, lower label quality, lower agreement, then the id (unique, so no ties)."""
+    """Sorts the queue: more signals, lower label quality, lower agreement, then the id (unique, so no ties). Numbers
+    (never NaN) and a str, so it keeps its order through JSON (the executor's sorted_text key)."""
     return (-len(entry.reasons), _or_one(entry.quality_score), _or_one(entry.agreement), entry.example_id)
-
-
-_COMPLEMENT = bytes(255 - b for b in range(256))
-
-
-def _ascending_float(value):
-    """8 bytes whose byte order is the float's order (IEEE 754 bits, sign flipped; -0.0 made 0.0 as in `==`)."""
-    (bits,) = struct.unpack(">Q", struct.pack(">d", value + 0.0))
-    return (bits ^ 0xFFFF_FFFF_FFFF_FFFF if bits >> 63 else bits | 1 << 63).to_bytes(8, "big")
-
-
-def rank_bytes(entry):
-    """`rank_key` as bytes, greatest first: entries sorted by rank_bytes in descending order are sorted by rank_key.
-    So a ranking can keep each row as one bytes string (this prefix, then the row's text) and compare bytes. The id
-    (UTF-8, whose byte order is code point order) ends with 00 00 and has each 00 byte written 00 FF, so no id's
-    bytes are a prefix of another's and what follows the key never decides the order; all bytes are then
-    complemented to turn ascending into descending."""
-    ascending = b"".join((bytes([255 - len(entry.reasons)]), _ascending_float(_or_one(entry.quality_score)),
-                          _ascending_float(_or_one(entry.agreement)),
-                          entry.example_id.encode("utf-8", "surrogatepass").replace(b"\0", b"\0\xff"), b"\0\0"))
-    return ascending.translate(_COMPLEMENT)
 
 
 def queue_row(entry, metadata_columns, priority=None):

@@ -9,24 +9,14 @@ import os
 
 import pytest
 
-from benchmarks.review_queue.data import LABELERS, METADATA, run_queue, write_finder_outputs
+from benchmarks.review_queue.data import LABELERS, METADATA, read_finder_rows, run_queue, write_finder_outputs
 from components.review_queue.contract import QUEUE_FILE, SUMMARY_FILE
-from components.review_queue.executor import FINDER_OF_INPUT, INPUT_FILES
+from components.review_queue.executor import FINDER_OF_INPUT
 from components.review_queue.queue import build_queue
-from components.safe_text import restore_cell
 from tests.artifacts import LOCAL_BEAM_ARGS
 
 EXAMPLES = 300_000
 CAP = 1_000
-
-
-def _finder_rows(folders):
-    csv.field_size_limit(1 << 30)
-    rows = {}
-    for key, folder in folders.items():
-        with open(os.path.join(folder, INPUT_FILES[key]), newline="") as f:
-            rows[FINDER_OF_INPUT[key]] = [{k: restore_cell(v) for k, v in row.items()} for row in csv.DictReader(f)]
-    return rows
 
 
 def _read(output):
@@ -39,7 +29,7 @@ def _read(output):
 @pytest.mark.slow
 def test_queue_of_300k_examples(tmp_path):
     folders = write_finder_outputs(str(tmp_path / "finders"), EXAMPLES)
-    finder_rows = _finder_rows(folders)
+    finder_rows = read_finder_rows(folders)
     expected = build_queue(finder_rows, labeler_columns=LABELERS, metadata_columns=METADATA)
     assert len(expected) > 200_000
 
