@@ -76,3 +76,12 @@ def test_nothing_written_gives_the_header_only(tmp_path):
     _write([], str(tmp_path / "lines"))
     assert write_sorted(str(tmp_path / "lines"), str(tmp_path / "out.csv"), "a,b") == 0
     assert (tmp_path / "out.csv").read_text() == "a,b\n"
+
+
+def test_lines_cut_across_read_blocks_come_back_whole(tmp_path, monkeypatch):
+    """Files are read a few bytes at a time: lines (non-ASCII ones, a long one) span several blocks."""
+    monkeypatch.setattr(sorted_text, "_READ_BYTES", 5)
+    items = [[i % 3, f"é{i} " * (i % 4) + "ü"] for i in range(300)] + [[1, "long " * 2_000]]
+    _write(items, str(tmp_path / "lines"))
+    write_sorted(str(tmp_path / "lines"), str(tmp_path / "out.csv"), "a", run_lines=40, fan_in=3)
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines() == ["a"] + [i[-1] for i in sorted(items)]
