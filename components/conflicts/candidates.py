@@ -68,7 +68,7 @@ def text_hash(text):
 
 class Column:
     """One feature column of a record batch as one value per example: `counts` (values per example), `present`
-    (exactly one value, finite when a float, as `_scalar` reads it), and `values()`: for a bytes column (`text`) the
+    (exactly one value, finite when a float), `python_values()` (as `parse_rows` gives them), and `values()`: for a bytes column (`text`) the
     hash of the decoded value, else the number as float64 (-0.0 as 0.0, as Python compares them); `text_hashes()`:
     the hash of each value's str(), as labels are hashed."""
 
@@ -95,8 +95,21 @@ class Column:
         """Each flat value's index in the distinct decoded texts, and those texts' hashes (`text_hash`)."""
         if self._encoded is None:
             self._encoded = self._flat.dictionary_encode()
-            self._hashes = np.array([text_hash(decoded(v)) for v in self._encoded.dictionary.to_pylist()], _U64)
+            self._texts = np.array([decoded(v) for v in self._encoded.dictionary.to_pylist()], dtype=object)
+            self._hashes = np.array([text_hash(text) for text in self._texts], _U64)
         return self._encoded.indices.to_numpy(zero_copy_only=False), self._hashes
+
+    def python_values(self):
+        """Per example, its value as a parsed tf.Example gives it (str for bytes, int, or the float32 value exactly
+        as a float) where `present`, else None: an object array."""
+        values = np.full(self.rows, None, dtype=object)
+        rows = np.flatnonzero(self.present)
+        if len(rows) and self.text:
+            indices, _ = self._dictionary()
+            values[rows] = self._texts[indices[self._where[rows]]]
+        elif len(rows):
+            values[rows] = self._flat.to_numpy(zero_copy_only=False)[self._where[rows]].astype(object)
+        return values
 
     def values(self):
         if self._values is None:
@@ -106,7 +119,7 @@ class Column:
         return self._values
 
     def text_hashes(self, rows):
-        """`text_hash` of str() of the value of each of `rows` (all present; str() as `_scalar` and str() give it,
+        """`text_hash` of str() of the value of each of `rows` (all present; str() as `parse_rows` gives it,
         so a label has one hash in every batch and process), and the set of those hashes (as ints). No str per
         example: a text column's distinct values are hashed once, a numeric one's distinct numbers."""
         if not len(rows):

@@ -36,7 +36,6 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
@@ -67,28 +66,6 @@ def _several_values(name, count, example_id):
                           f"values: add {name!r} to [conflicts] exclude")
 
 
-def _single_values(array):
-    """Per example, its value of a list column as a Python value (str for bytes, int, or the float32 value as a
-    float) when it has exactly one, finite when a float; else None. And the values per example (counts)."""
-    rows = len(array)
-    counts = pc.fill_null(pc.list_value_length(array), 0).to_numpy(zero_copy_only=False)
-    values = np.full(rows, None, dtype=object)
-    if pa.types.is_null(array.type) or pa.types.is_null(array.type.value_type):
-        return values, counts
-    flat, single = pc.list_flatten(array), np.flatnonzero(counts == 1)
-    at = (np.cumsum(counts) - 1)[single]  # the flat position of each single value
-    if not pa.types.is_integer(flat.type) and not pa.types.is_floating(flat.type):  # bytes (or str)
-        encoded = flat.take(pa.array(at)).dictionary_encode()
-        texts = np.array([decoded(text) for text in encoded.dictionary.to_pylist()], dtype=object)
-        values[single] = texts[encoded.indices.to_numpy(zero_copy_only=False)]
-        return values, counts
-    numbers = flat.to_numpy(zero_copy_only=False)[at]
-    if numbers.dtype.kind == "f":  # NaN or inf: no measurement (as [data] missing_values reads them), never a match
-        single, numbers = single[np.isfinite(numbers)], numbers[np.isfinite(numbers)]
-    values[single] = numbers.astype(object)  # Python ints, or floats of the float32 values exactly
-    return values, counts
-
-
 def parse_rows(batch, split, config):
     """(example_id, label, features, split, metadata) of each labelled example with an id in an Arrow record batch
     (`read.ExampleDecoder`'s: int64, float32 or bytes lists, null where an example has no value): the Python values
@@ -98,27 +75,29 @@ def parse_rows(batch, split, config):
     id_column, label_column, metadata_columns = config["id_column"], config["label_column"], config["metadata_columns"]
     names = sorted(batch.schema.names)
     compared = [name for name in names if name not in config["excluded"]]
-    read = {name: _single_values(batch.column(batch.schema.get_field_index(name)))
-            for name in {id_column, label_column, *metadata_columns, *compared} if name in names}
-    absent = (np.full(batch.num_rows, None, dtype=object), np.zeros(batch.num_rows, np.int64))
-    (ids, id_counts), (labels, label_counts) = read.get(id_column, absent), read.get(label_column, absent)
-    labelled = (ids != None) & (labels != None)  # noqa: E711 (elementwise)
-    checked = [(id_column, id_counts, True), (label_column, label_counts, True),
-               *((name, read[name][1], True) for name in compared),
-               *((name, read.get(name, absent)[1], labelled) for name in metadata_columns)]
+    columns = {name: Column(batch.column(batch.schema.get_field_index(name)), batch.num_rows)
+               for name in {id_column, label_column, *metadata_columns, *compared} if name in names}
+    absent = Column(pa.nulls(batch.num_rows, pa.list_(pa.null())), batch.num_rows)
+    ids, labels = columns.get(id_column, absent), columns.get(label_column, absent)
+    labelled = ids.present & labels.present
+    checked = [(id_column, ids.counts, True), (label_column, labels.counts, True),
+               *((name, columns[name].counts, True) for name in compared),
+               *((name, columns.get(name, absent).counts, labelled) for name in metadata_columns)]
     several = np.zeros(batch.num_rows, bool)
     for _, counts, where in checked:
         several |= (counts > 1) & where
     if several.any():
         row = int(np.argmax(several))
         name, counts, _ = next(c for c in checked if c[1][row] > 1 and (c[2] is True or c[2][row]))
-        example_id = "?" if name == id_column or ids[row] is None else str(ids[row])
+        example_id = "?" if name == id_column or not ids.present[row] else str(ids.python_values()[row])
         raise _several_values(name, int(counts[row]), example_id)
     rows = np.flatnonzero(labelled)
-    features = zip(*(read[name][0][rows].tolist() for name in compared)) if compared else ((),) * len(rows)
-    metadata = zip(*(read.get(name, absent)[0][rows].tolist() for name in metadata_columns)) if metadata_columns \
+    features = zip(*(columns[name].python_values()[rows].tolist() for name in compared)) if compared \
         else ((),) * len(rows)
-    for example_id, label, values, meta in zip(ids[rows].tolist(), labels[rows].tolist(), features, metadata):
+    metadata = zip(*(columns.get(name, absent).python_values()[rows].tolist() for name in metadata_columns)) \
+        if metadata_columns else ((),) * len(rows)
+    for example_id, label, values, meta in zip(ids.python_values()[rows].tolist(),
+                                               labels.python_values()[rows].tolist(), features, metadata):
         yield (str(example_id), str(label), tuple((name, value) for name, value in zip(compared, values)
                                                   if value is not None), split, tuple(meta))
 
